@@ -1,0 +1,29 @@
+"""The Python API: `aigc.train(...)`, `aigc.load(...)`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import backend as backends
+from . import checkpoint, config, models
+from .models import Model
+from .training.loop import Run
+from .training.loop import train as _train
+
+
+def train(config_or_path: str | Path | dict, *overrides: str, **kwargs: Any) -> Run:
+    """Train from a YAML path or a config dict. Overrides as "model.hidden=64" strings or
+    keywords (`backend="tensorflow"`, `train__steps=100` for nested keys)."""
+    return _train(config.load(config_or_path, list(overrides), **kwargs))
+
+
+def load(path: str | Path, backend: str | None = None, device: str = "cpu") -> Model:
+    """A model from a checkpoint, on `backend` (default: the one that wrote it)."""
+    ckpt = checkpoint.load(path)
+    cfg = config.validate(ckpt.config)
+    cfg["backend"], cfg["device"] = backend or ckpt.backend, device
+    model = models.build(cfg, backends.get(cfg["backend"], device=device), ckpt.sample_shape, ckpt.data_kind)
+    model.load_weights(ckpt.weights)
+    model.load_optimizer_state(ckpt.optim)
+    return model

@@ -1,0 +1,197 @@
+"""YAML configs: strict schema, command-line overrides, one-line errors.
+
+A config is a plain nested dict. Every key is declared here (or by the model / dataset
+it selects); anything else is an error that names the key and the allowed values.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Field:
+    type: type
+    default: Any
+    choices: tuple | None = None
+    minimum: float | None = None
+    pattern: str | None = None
+    help: str = ""
+
+    def check(self, key: str, value: Any) -> Any:
+        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if self.type is float and isinstance(value, str):
+            value = _yaml11_float(value)  # PyYAML reads 1e-3 (no dot) as a string
+        if self.type is not bool and isinstance(value, bool) or not isinstance(value, self.type):
+            raise ConfigError(f"{key}: expected {self.type.__name__}, got {value!r}")
+        if self.choices is not None and value not in self.choices:
+            raise ConfigError(f"{key}: {value!r} is not allowed; allowed: {', '.join(map(str, self.choices))}")
+        if self.minimum is not None and value < self.minimum:
+            raise ConfigError(f"{key}: {value!r} is below the minimum {self.minimum}")
+        if self.pattern is not None and not re.fullmatch(self.pattern, value):
+            raise ConfigError(f"{key}: {value!r} does not match {self.help or self.pattern}")
+        return value
+
+
+Schema = dict[str, Field]
+
+
+def _yaml11_float(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+TRAIN: Schema = {
+    "steps": Field(int, 2000, minimum=0),
+    "batch_size": Field(int, 128, minimum=1),
+    "log_every": Field(int, 100, minimum=1, help="steps between metric log lines"),
+    "checkpoint_every": Field(int, 0, minimum=0, help="0: only at the end"),
+    "compile": Field(str, "auto", choices=("auto", "none", "xla", "torch_compile")),
+    "progress": Field(bool, True),
+    "eval_samples": Field(int, 2500, minimum=1),
+}
+
+OPTIM: Schema = {
+    "name": Field(str, "adam", choices=("adam",)),
+    "lr": Field(float, 2e-4, minimum=0.0),
+    "beta1": Field(float, 0.5, minimum=0.0),
+    "beta2": Field(float, 0.999, minimum=0.0),
+    "eps": Field(float, 1e-8, minimum=0.0),
+    "schedule": Field(str, "constant", choices=("constant", "linear"), help="linear: lr decays to 0 at train.steps"),
+}
+
+DEVICE_PATTERN = r"cpu|cuda(:\d+)?"
+
+
+def top_level(backends: list[str]) -> Schema:
+    return {
+        "backend": Field(str, "torch", choices=tuple(backends)),
+        "seed": Field(int, 0, minimum=0),
+        "device": Field(str, "cpu", pattern=DEVICE_PATTERN, help="cpu, cuda or cuda:N"),
+        "out": Field(str, "runs/default"),
+    }
+
+
+SECTIONS = ("model", "data", "train", "optim")
+
+
+def _check_section(section: str, raw: Any, schema: Schema) -> dict:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{section}: expected a mapping, got {raw!r}")
+    out = {}
+    for key, value in raw.items():
+        if key not in schema:
+            raise ConfigError(f"unknown key {section}.{key}; allowed: {', '.join(schema)}")
+        out[key] = schema[key].check(f"{section}.{key}", value)
+    for key, field in schema.items():
+        out.setdefault(key, copy.deepcopy(field.default))
+    return out
+
+
+def _named_section(section: str, raw: Any, registry: dict[str, Schema]) -> dict:
+    if not isinstance(raw, dict) or "name" not in raw:
+        raise ConfigError(f"{section}.name is required; allowed: {', '.join(registry)}")
+    name = raw["name"]
+    if name not in registry:
+        raise ConfigError(f"{section}.name: {name!r} is not allowed; allowed: {', '.join(registry)}")
+    schema = {"name": Field(str, name), **registry[name]}
+    return _check_section(section, raw, schema)
+
+
+def validate(raw: Any) -> dict:
+    """The resolved config: every key checked, every default filled in."""
+    from . import backend, data, models
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"a config is a mapping of keys, got {type(raw).__name__}")
+    top = top_level(backend.names())
+    allowed = list(top) + list(SECTIONS)
+    for key in raw:
+        if key not in allowed:
+            raise ConfigError(f"unknown key {key}; allowed: {', '.join(allowed)}")
+    cfg = {key: field.check(key, raw[key]) if key in raw else field.default for key, field in top.items()}
+    cfg["model"] = _named_section("model", raw.get("model"), models.SCHEMAS)
+    cfg["data"] = _named_section("data", raw.get("data"), data.SCHEMAS)
+    cfg["train"] = _check_section("train", raw.get("train"), TRAIN)
+    cfg["optim"] = _check_section("optim", raw.get("optim"), OPTIM)
+    return cfg
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """`model.hidden=256` -> (["model", "hidden"], 256); the value is read as YAML."""
+    key, sep, value = text.partition("=")
+    if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", key):
+        raise ConfigError(f"override {text!r}: expected KEY=VALUE or KEY.SUB=VALUE")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        parsed = value
+    if isinstance(parsed, (dict, list)) or parsed is None:
+        parsed = value
+    return key.split("."), parsed
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    raw = copy.deepcopy(raw)
+    for text in overrides:
+        path, value = parse_override(text)
+        node = raw
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {text!r}: {part} is not a section")
+            node = child
+        node[path[-1]] = value
+    return raw
+
+
+def read_yaml(path: str | Path) -> Any:
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
+        raise ConfigError(f"{path}: not valid YAML ({first})") from None
+
+
+def load(source: str | Path | dict, overrides: list[str] | None = None, **kwargs: Any) -> dict:
+    """Read (if a path), apply `KEY=VALUE` overrides and keyword overrides, validate."""
+    raw = read_yaml(source) if isinstance(source, (str, Path)) else copy.deepcopy(source)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"a config is a mapping of keys, got {type(raw).__name__}")
+    items = list(overrides or [])
+    raw = apply_overrides(raw, items)
+    for key, value in kwargs.items():
+        raw = _set_path(raw, key.split("__") if "__" in key else key.split("."), value)
+    return validate(raw)
+
+
+def _set_path(raw: dict, path: list[str], value: Any) -> dict:
+    node = raw
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"{'.'.join(path)}: {part} is not a section")
+    node[path[-1]] = value
+    return raw
+
+
+def dump(cfg: dict) -> str:
+    return yaml.safe_dump(cfg, sort_keys=False)

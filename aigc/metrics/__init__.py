@@ -1,0 +1,1 @@
+"""Sample-quality metrics computed in NumPy, the same for every backend."""

@@ -1,0 +1,37 @@
+"""The model registry: a name in `model.name` -> family, architecture and config schema.
+
+A new model is one entry here; the CLI, the config validation and the parity suite pick it up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import Schema
+from .base import Architecture, Model
+from .gan import GAN
+from .mlp import MLP_GAN, MLP_VAE, mlp_gan, mlp_vae
+from .vae import VAE
+
+
+@dataclass(frozen=True)
+class Entry:
+    family: type[Model]
+    architecture: Architecture
+    schema: Schema
+
+
+REGISTRY: dict[str, Entry] = {
+    "mlp_gan": Entry(GAN, mlp_gan, MLP_GAN),
+    "mlp_vae": Entry(VAE, mlp_vae, MLP_VAE),
+}
+SCHEMAS: dict[str, Schema] = {name: entry.schema for name, entry in REGISTRY.items()}
+
+
+def build(cfg: dict, backend, sample_shape: tuple[int, ...], data_kind: str) -> Model:
+    """The model named by `cfg["model"]["name"]` on `backend`, not yet initialised."""
+    entry = REGISTRY[cfg["model"]["name"]]
+    return entry.family(cfg, backend, sample_shape, data_kind, entry.architecture)
+
+
+__all__ = ["GAN", "VAE", "Model", "REGISTRY", "SCHEMAS", "build"]

@@ -1,0 +1,100 @@
+"""What every model shares: networks built from specs on a backend, optimizers, weights."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ..backend import Backend, Net, Tensor
+from ..init import initial_weights
+from ..layers import Network
+from ..optim import Adam, AdamConfig
+from ..weights import get_weights, set_weights
+
+# (model config, per-sample data shape, data kind) -> {network name: spec}
+Architecture = Callable[[dict, tuple, str], dict]
+
+
+class Model:
+    """A generative model bound to one backend. `nets[name].native` is the framework module."""
+
+    family = ""
+
+    def __init__(
+        self, cfg: dict, backend: Backend, sample_shape: tuple[int, ...], data_kind: str, architecture: Architecture
+    ):
+        self.cfg, self.backend = cfg, backend
+        self.sample_shape, self.data_kind = tuple(sample_shape), data_kind
+        self.specs: dict[str, Network] = architecture(cfg["model"], self.sample_shape, data_kind)
+        self.nets: dict[str, Net] = {name: backend.build(spec) for name, spec in self.specs.items()}
+        opt = cfg["optim"]
+        self.adam = AdamConfig(
+            lr=opt["lr"], beta1=opt["beta1"], beta2=opt["beta2"], eps=opt["eps"],
+            schedule=opt["schedule"], total_steps=cfg["train"]["steps"],
+        )
+        self.optimizers: dict[str, Adam] = self.build_optimizers()
+        self._compiled = None
+
+    # -- to be provided by a family -------------------------------------------------
+    def build_optimizers(self) -> dict[str, Adam]:
+        raise NotImplementedError
+
+    def random_inputs(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+        """The step's random arrays (noise, epsilon), drawn from the core's generator."""
+        raise NotImplementedError
+
+    def step_fn(self):
+        """The un-compiled step: (batch, **random_inputs) -> dict of scalar tensors."""
+        raise NotImplementedError
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- shared ----------------------------------------------------------------------
+    @property
+    def data_range(self) -> tuple[float, float] | None:
+        """Range the model's data lives in (images are rescaled from [0, 1]); None: as is."""
+        return None
+
+    def to_model_range(self, x: np.ndarray) -> np.ndarray:
+        if self.data_range is None:
+            return x
+        lo, hi = self.data_range
+        return (x * (hi - lo) + lo).astype(np.float32)
+
+    def from_model_range(self, x: np.ndarray) -> np.ndarray:
+        if self.data_range is None:
+            return x
+        lo, hi = self.data_range
+        return ((x - lo) / (hi - lo)).astype(np.float32)
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Draw every network's initial weights from the core's generator, in spec order."""
+        for name, spec in self.specs.items():
+            set_weights(self.backend, self.nets[name], initial_weights(spec, rng))
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """All tensors in canonical layout, named `<net>.<layer>.<tensor>`."""
+        return {f"{n}.{k}": v for n, net in self.nets.items() for k, v in get_weights(self.backend, net).items()}
+
+    def load_weights(self, weights: dict[str, np.ndarray]) -> None:
+        for n, net in self.nets.items():
+            prefix = f"{n}."
+            set_weights(self.backend, net, {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)})
+
+    def optimizer_state(self) -> dict[str, np.ndarray]:
+        return {f"{n}.{k}": v for n, opt in self.optimizers.items() for k, v in opt.state_dict().items()}
+
+    def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
+        for n, opt in self.optimizers.items():
+            prefix = f"{n}."
+            opt.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+
+    def train_step(self, batch: np.ndarray, rng: np.random.Generator) -> dict[str, Tensor]:
+        """One optimisation step on a batch (model range), random inputs drawn from `rng`."""
+        if self._compiled is None:
+            self._compiled = self.backend.compile(self.step_fn(), self.cfg["train"]["compile"])
+        tensor = self.backend.tensor
+        inputs = {k: tensor(v) for k, v in self.random_inputs(rng, len(batch)).items()}
+        return self._compiled(tensor(batch), **inputs)

@@ -1,0 +1,1 @@
+"""Cross-backend parity: tolerances, traces and the comparison table."""

@@ -1,0 +1,1 @@
+"""Training: the steps (written once) and the loop that drives them."""

@@ -1,0 +1,92 @@
+"""aigc's TensorFlow/Keras backend (entry point `aigc.backends: tensorflow`)."""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Callable
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from aigc.errors import BackendUnavailable, ConfigError  # noqa: E402
+from aigc.layers import Network  # noqa: E402
+
+from . import ops as _ops  # noqa: E402
+from .network import KerasNet  # noqa: E402
+
+
+def _tf_device(device: str) -> str:
+    if device == "cpu":
+        return "/CPU:0"
+    index = device.partition(":")[2] or "0"
+    return f"/GPU:{index}"
+
+
+class TensorFlowBackend:
+    name = "tensorflow"
+    ops = _ops
+
+    def __init__(self, device: str = "cpu", deterministic: bool = False):
+        if device.startswith("cuda") and not tf.config.list_physical_devices("GPU"):
+            raise BackendUnavailable(
+                f"device {device!r}: TensorFlow {tf.__version__} sees no GPU; use device=cpu "
+                "or install a CUDA build of TensorFlow (pip install 'tensorflow[and-cuda]')"
+            )
+        self.device = device
+        self._device = _tf_device(device)
+        self.set_determinism(deterministic)
+
+    @classmethod
+    def info(cls) -> dict:
+        gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+        return {"version": tf.__version__, "devices": ["cpu"] + gpus}
+
+    def build(self, spec: Network) -> KerasNet:
+        return KerasNet(spec, self._device)
+
+    def value_and_grad(self, loss_fn, params):
+        params = list(params)
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(params)
+            loss, aux = loss_fn()
+        return loss, aux, tape.gradient(loss, params)
+
+    def compile(self, fn: Callable, mode: str) -> Callable:
+        """`auto`: tf.function; `xla`: tf.function(jit_compile=True); `none`: eager."""
+        if mode not in ("auto", "none", "xla"):
+            raise ConfigError(f"train.compile: {mode!r} is not available on tensorflow; allowed: auto, none, xla")
+        if mode != "none":
+            fn = tf.function(fn, jit_compile=(mode == "xla"), reduce_retracing=True)
+
+        @functools.wraps(fn)
+        def step(*args, **kwargs):
+            with tf.device(self._device):
+                return fn(*args, **kwargs)
+
+        return step
+
+    def tensor(self, array: np.ndarray) -> tf.Tensor:
+        with tf.device(self._device):
+            return tf.constant(array)
+
+    def numpy(self, value) -> np.ndarray:
+        return np.array(value)
+
+    def variable(self, array: np.ndarray) -> tf.Variable:
+        with tf.device(self._device):
+            return tf.Variable(np.asarray(array), trainable=False)
+
+    def assign(self, var: tf.Variable, value) -> None:
+        var.assign(value)
+
+    def set_determinism(self, enabled: bool) -> None:
+        """Deterministic ops and no TF32 when enabled (parity runs)."""
+        if enabled:
+            tf.config.experimental.enable_op_determinism()
+        tf.config.experimental.enable_tensor_float_32_execution(not enabled)
+
+
+__all__ = ["TensorFlowBackend"]

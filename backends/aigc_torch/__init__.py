@@ -1,0 +1,81 @@
+"""aigc's PyTorch backend (entry point `aigc.backends: torch`)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+import numpy as np
+import torch
+
+from aigc.errors import BackendUnavailable, ConfigError
+from aigc.layers import Network
+
+from . import ops as _ops
+from .network import TorchNet
+
+
+class TorchBackend:
+    name = "torch"
+    ops = _ops
+
+    def __init__(self, device: str = "cpu", deterministic: bool = False):
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise BackendUnavailable(
+                f"device {device!r}: torch {torch.__version__} sees no CUDA GPU; use device=cpu "
+                "or install a CUDA build of PyTorch"
+            )
+        self.device = device
+        self._device = torch.device(device)
+        self.set_determinism(deterministic)
+
+    @classmethod
+    def info(cls) -> dict:
+        devices = ["cpu"] + [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())]
+        return {"version": torch.__version__, "devices": devices}
+
+    def build(self, spec: Network) -> TorchNet:
+        return TorchNet(spec, self._device)
+
+    def value_and_grad(self, loss_fn, params):
+        with torch.enable_grad():
+            loss, aux = loss_fn()
+            grads = torch.autograd.grad(loss, list(params))
+        return loss.detach(), {k: v.detach() for k, v in aux.items()}, list(grads)
+
+    def compile(self, fn: Callable, mode: str) -> Callable:
+        """Steps run under no_grad (gradients are taken inside `value_and_grad` only)."""
+        if mode not in ("auto", "none", "torch_compile"):
+            raise ConfigError(f"train.compile: {mode!r} is not available on torch; allowed: auto, none, torch_compile")
+        if mode == "torch_compile":
+            fn = torch.compile(fn)
+
+        @functools.wraps(fn)
+        def step(*args, **kwargs):
+            with torch.no_grad():
+                return fn(*args, **kwargs)
+
+        return step
+
+    def tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.array(array, copy=None, order="C")).to(self._device)
+
+    def numpy(self, value: torch.Tensor) -> np.ndarray:
+        return value.detach().cpu().numpy()
+
+    def variable(self, array: np.ndarray) -> torch.Tensor:
+        return torch.tensor(np.asarray(array), device=self._device)
+
+    def assign(self, var: torch.Tensor, value: torch.Tensor) -> None:
+        with torch.no_grad():
+            var.copy_(value)
+
+    def set_determinism(self, enabled: bool) -> None:
+        """Deterministic kernels and no TF32 when enabled (parity runs)."""
+        torch.use_deterministic_algorithms(enabled, warn_only=False)
+        torch.backends.cuda.matmul.allow_tf32 = not enabled and torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cudnn.allow_tf32 = not enabled
+        torch.backends.cudnn.benchmark = False
+
+
+__all__ = ["TorchBackend"]

@@ -1,0 +1,116 @@
+"""Native torch.nn modules built from aigc's neutral layer specs.
+
+Inside the module, image tensors are NCHW as PyTorch expects; at its boundary the module
+takes and returns aigc's channels-last tensors, so `net.native(x)` and `net(x)` agree.
+Flatten and Reshape therefore order elements H, W, C like the canonical layout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from aigc import layers as L
+
+
+def _to_channels_first(x: torch.Tensor) -> torch.Tensor:
+    return x.permute(0, 3, 1, 2) if x.dim() == 4 else x
+
+
+def _to_channels_last(x: torch.Tensor) -> torch.Tensor:
+    return x.permute(0, 2, 3, 1) if x.dim() == 4 else x
+
+
+class Flatten(nn.Module):
+    """Flattens in canonical H, W, C order."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(_to_channels_last(x), 1)
+
+
+class Reshape(nn.Module):
+    """Reshapes to a canonical channels-last shape, then holds it channels-first."""
+
+    def __init__(self, shape: tuple[int, ...]):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _to_channels_first(torch.reshape(_to_channels_last(x), (x.shape[0], *self.shape)))
+
+
+class ChannelsLast(nn.Module):
+    """The native module: channels-last at the boundary, a plain nn.Sequential inside."""
+
+    def __init__(self, body: nn.Sequential):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _to_channels_last(self.body(_to_channels_first(x)))
+
+
+# canonical <-> native layout, per tensor kind
+_TO_CANONICAL = {"dense_kernel": lambda a: a.T}
+_FROM_CANONICAL = {"dense_kernel": lambda a: a.T}
+
+
+def _activation(layer: L.Activation) -> nn.Module:
+    if layer.kind == "relu":
+        return nn.ReLU()
+    if layer.kind == "leaky_relu":
+        return nn.LeakyReLU(layer.slope)
+    return {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid}[layer.kind]()
+
+
+class TorchNet:
+    """A `Network` spec as an nn.Module, with canonical names for its tensors."""
+
+    def __init__(self, spec: L.Network, device: torch.device):
+        self.spec = spec
+        self.params: dict[str, torch.Tensor] = {}
+        self.states: dict[str, torch.Tensor] = {}
+        self._kinds: dict[str, str] = {}
+        modules = []
+        for i, (layer, shape) in enumerate(zip(spec.layers, spec.shapes())):
+            modules.append(self._module(i, layer, shape))
+        self.native = ChannelsLast(nn.Sequential(*modules)).to(device)
+        self.params = {k: getattr(self.native.body[int(k.split(".")[0])], a) for k, a in self.params.items()}
+        self.states = {k: getattr(self.native.body[int(k.split(".")[0])], a) for k, a in self.states.items()}
+        self.device = device
+
+    def _module(self, i: int, layer: L.Layer, shape: tuple[int, ...]) -> nn.Module:
+        if isinstance(layer, L.Dense):
+            self.params[f"{i}.kernel"] = "weight"
+            self._kinds[f"{i}.kernel"] = "dense_kernel"
+            if layer.bias:
+                self.params[f"{i}.bias"] = "bias"
+            return nn.Linear(shape[0], layer.units, bias=layer.bias)
+        if isinstance(layer, L.BatchNorm):
+            self.params.update({f"{i}.gamma": "weight", f"{i}.beta": "bias"})
+            self.states.update({f"{i}.running_mean": "running_mean", f"{i}.running_var": "running_var"})
+            cls = nn.BatchNorm1d if len(shape) == 1 else nn.BatchNorm2d
+            return cls(shape[-1], eps=layer.eps, momentum=layer.momentum)
+        if isinstance(layer, L.Activation):
+            return _activation(layer)
+        if isinstance(layer, L.Reshape):
+            return Reshape(layer.shape)
+        if isinstance(layer, L.Flatten):
+            return Flatten()
+        raise TypeError(f"the torch backend cannot build {type(layer).__name__}")
+
+    def __call__(self, x: torch.Tensor, training: bool) -> torch.Tensor:
+        if self.native.training != training:
+            self.native.train(training)
+        return self.native(x)
+
+    def to_canonical(self, name: str, value: torch.Tensor) -> np.ndarray:
+        array = value.detach().cpu().numpy()
+        convert = _TO_CANONICAL.get(self._kinds.get(name, ""))
+        return np.array(convert(array) if convert else array, order="C")
+
+    def from_canonical(self, name: str, array: np.ndarray) -> torch.Tensor:
+        convert = _FROM_CANONICAL.get(self._kinds.get(name, ""))
+        array = np.array(convert(array) if convert else array, order="C")
+        return torch.from_numpy(array).to(self.device)

@@ -1,0 +1,78 @@
+"""Config validation: one line naming the key and the allowed values, exit 2, nothing written."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from aigc import config
+from aigc.errors import ConfigError
+
+MAIN = "configs/gan_ring8.yaml"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "aigc", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("model.hiden=64", "unknown key model.hiden; allowed: name, latent_dim, hidden"),
+        ("colour=red", "unknown key colour; allowed: backend, seed, device, out"),
+        ("train.steps=many", "train.steps: expected int, got 'many'"),
+        ("train.batch_size=true", "train.batch_size: expected int, got True"),
+        ("backend=jax", "backend: 'jax' is not allowed; allowed: torch, tensorflow"),
+        ("model.name=stylegan", "model.name: 'stylegan' is not allowed; allowed: mlp_gan, mlp_vae"),
+        ("data.name=imagenet", "data.name: 'imagenet' is not allowed; allowed: ring8, grid25, digits"),
+        ("device=tpu", "device: 'tpu' does not match cpu, cuda or cuda:N"),
+        ("optim.lr=-1", "optim.lr: -1.0 is below the minimum 0.0"),
+    ],
+)
+def test_cli_config_errors(tmp_path, override, message):
+    out = tmp_path / "run"
+    r = cli("train", MAIN, override, f"out={out}")
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert message in lines[0]
+    assert not out.exists()
+
+
+def test_config_file_with_unknown_key(tmp_path):
+    raw = yaml.safe_load(open(MAIN))
+    raw["train"]["epochs"] = 3
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    r = cli("train", str(path), f"out={tmp_path}/run")
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        "aigc: error: unknown key train.epochs; allowed: steps, batch_size, log_every, checkpoint_every, "
+        "compile, progress, eval_samples"
+    )
+    assert not (tmp_path / "run").exists()
+
+
+def test_overrides_parse_yaml_scalars():
+    cfg = config.load(MAIN, ["train.steps=7", "optim.lr=1e-3", "train.progress=false", "backend=tensorflow"])
+    assert cfg["train"]["steps"] == 7 and cfg["optim"]["lr"] == 1e-3 and cfg["train"]["progress"] is False
+    assert cfg["backend"] == "tensorflow"
+
+
+def test_defaults_are_filled_and_resolved_config_round_trips():
+    cfg = config.load({"model": {"name": "mlp_vae"}, "data": {"name": "digits"}})
+    assert cfg["model"]["beta"] == 1.0 and cfg["train"]["batch_size"] == 128
+    assert config.validate(yaml.safe_load(config.dump(cfg))) == cfg
+
+
+def test_yaml_object_tags_are_refused(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("backend: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        config.load(path)
+
+
+def test_bad_override_syntax():
+    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+        config.load(MAIN, ["train.steps"])
