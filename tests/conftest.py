@@ -14,9 +14,38 @@ from aigc import backend as backends  # noqa: E402
 from aigc.errors import BackendUnavailable  # noqa: E402
 
 BACKENDS = ["torch", "tensorflow"]
+_NOTES: list[str] = []
 
 
-def _get(name: str, device: str = "cpu"):
+def pytest_addoption(parser):
+    parser.addoption(
+        "--device", default="cpu", choices=("cpu", "cuda"),
+        help="device for the parity suite; with cuda, a backend that sees no GPU runs on the CPU (said once)",
+    )
+
+
+def _device_for(name: str, wanted: str) -> str:
+    if wanted == "cpu":
+        return "cpu"
+    try:
+        devices = backends.backend_class(name).info()["devices"]
+    except BackendUnavailable:
+        return "cpu"
+    if any(d.startswith(("cuda", "/physical_device:GPU")) for d in devices):
+        return "cuda"
+    _NOTES.append(f"{name} sees no CUDA GPU: its parity checks run on the CPU")
+    return "cpu"
+
+
+def pytest_report_header(config):
+    wanted = config.getoption("--device")
+    devices = {name: _device_for(name, wanted) for name in BACKENDS}
+    config._aigc_devices = devices
+    lines = [f"aigc parity devices: {', '.join(f'{n}={d}' for n, d in devices.items())}"]
+    return lines + [f"aigc: {note}" for note in _NOTES]
+
+
+def _get(name: str, device: str):
     try:
         return backends.get(name, device=device, deterministic=True)
     except BackendUnavailable as exc:
@@ -24,11 +53,12 @@ def _get(name: str, device: str = "cpu"):
 
 
 @pytest.fixture(scope="session")
-def pair():
-    """Both backends on the CPU with determinism on: {"torch": ..., "tensorflow": ...}."""
-    return {name: _get(name) for name in BACKENDS}
+def devices(pytestconfig) -> dict[str, str]:
+    found = getattr(pytestconfig, "_aigc_devices", None)
+    return found or {name: _device_for(name, pytestconfig.getoption("--device")) for name in BACKENDS}
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def backend(request):
-    return _get(request.param)
+@pytest.fixture(scope="session")
+def pair(devices):
+    """Both backends, each on its parity device, determinism on: {"torch": ..., "tensorflow": ...}."""
+    return {name: _get(name, devices[name]) for name in BACKENDS}

@@ -7,12 +7,16 @@ import numpy as np
 from aigc import config, data, models
 
 
+# Every model in the registry joins the parity suite through its family's small dataset.
+FAMILY_DATA = {"gan": {"name": "ring8", "size": 2048}, "vae": {"name": "digits"}}
+
+
 def tiny_config(model: str, backend: str, **overrides) -> dict:
     raw = {
         "backend": backend,
         "seed": 0,
         "model": {"name": model, "hidden": 32, "depth": 2},
-        "data": {"name": "digits" if model.endswith("vae") else "ring8", **({} if model.endswith("vae") else {"size": 2048})},
+        "data": dict(FAMILY_DATA[models.REGISTRY[model].family.family]),
         "train": {"steps": 20, "batch_size": 64, "progress": False},
         "optim": {"lr": 1e-3},
     }

@@ -4,6 +4,7 @@ step by step and the same weights after K steps."""
 import numpy as np
 import pytest
 
+from aigc import models
 from aigc.training.batches import Batches
 
 from .helpers import build_pair
@@ -22,17 +23,21 @@ def run_steps(model, x, steps: int, seed: int = 0) -> list[dict[str, float]]:
     return history
 
 
-@pytest.mark.parametrize(
-    "model,overrides",
-    [
-        ("mlp_gan", {}),
-        ("mlp_gan", {"model.g_norm": "batchnorm", "model.activation": "leaky_relu", "model.loss": "minimax"}),
-        ("mlp_vae", {}),
-        ("mlp_vae", {"model.norm": "batchnorm"}),
-    ],
-    ids=["mlp_gan", "mlp_gan_bn_minimax", "mlp_vae", "mlp_vae_bn"],
-)
-def test_trajectory(pair, model, overrides):
+# Variants beyond each model's defaults: BatchNorm and the other activation/loss choices.
+VARIANTS = {
+    "gan": {"bn_minimax": {"model.g_norm": "batchnorm", "model.activation": "leaky_relu", "model.loss": "minimax"},
+            "packed": {"model.pack": 4}},
+    "vae": {"bn": {"model.norm": "batchnorm"}, "gaussian_beta4": {"model.likelihood": "gaussian", "model.beta": 4.0}},
+}
+CASES = [(name, "defaults", {}) for name in models.REGISTRY] + [
+    (name, label, overrides)
+    for name, entry in models.REGISTRY.items()
+    for label, overrides in VARIANTS[entry.family.family].items()
+]
+
+
+@pytest.mark.parametrize("model,label,overrides", CASES, ids=[f"{m}-{label}" for m, label, _ in CASES])
+def test_trajectory(pair, model, label, overrides):
     built, dataset = build_pair(pair, model, **overrides)
     histories, weights = {}, {}
     for name, m in built.items():

@@ -1,0 +1,128 @@
+"""`aigc parity ...`: record traces, compare them, run both backends, report divergence.
+
+    aigc parity CONFIG [--steps K] [--device D] [KEY=VALUE ...]      both backends, one table
+    aigc parity record CONFIG --backend NAME [--device D] [--steps K] -o FILE [KEY=VALUE ...]
+    aigc parity compare A B
+    aigc parity divergence CONFIG ... [--steps 500] [-o DIR]          plot + table, torch vs tf
+    aigc parity behaviour CONFIG ... [--seeds 10] [--set KEY=VALUE] [-o DIR]   quality over seeds
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import AigcError
+
+
+def _record_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="aigc parity record", description="run K steps and record a trace")
+    p.add_argument("config")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    p.add_argument("--backend", required=True)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("-o", "--output", required=True, help="trace file (.safetensors)")
+    return p
+
+
+def _compare_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="aigc parity compare", description="compare two traces")
+    p.add_argument("a")
+    p.add_argument("b")
+    return p
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="aigc parity", description="run both backends on a config and compare")
+    p.add_argument("config")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--backends", nargs=2, default=["torch", "tensorflow"], metavar=("A", "B"))
+    return p
+
+
+def _divergence_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="aigc parity divergence", description="weight divergence between backends vs step")
+    p.add_argument("configs", nargs="+")
+    p.add_argument("--steps", type=int, default=500)
+    p.add_argument("-o", "--output", default="benchmarks/results", help="directory for divergence.png/json")
+    return p
+
+
+def _behaviour_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="aigc parity behaviour", description="quality over seeds, per backend")
+    p.add_argument("configs", nargs="+")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override for every run")
+    p.add_argument("-o", "--output", default="benchmarks/results", help="directory for behaviour.json")
+    return p
+
+
+def _resolved(path: str, overrides: list[str], backend: str, device: str) -> dict:
+    from .. import config
+
+    return config.load(path, [*overrides, f"backend={backend}", f"device={device}", "train.progress=false"])
+
+
+def _title(a, b) -> str:
+    return (f"{a.config['model']['name']}: {a.backend} ({a.device}) vs {b.backend} ({b.device}), "
+            f"{a.steps} steps, strict horizon {_horizon(a)} steps")
+
+
+def _horizon(trace) -> int:
+    from .tolerances import strict_horizon
+
+    return strict_horizon(trace.config["model"]["name"])
+
+
+def _print_comparison(a, b) -> int:
+    from .compare import compare, format_table
+
+    rows = compare(a, b)
+    print(format_table(rows, _title(a, b)))
+    return 1 if any(r.checked and not r.passed for r in rows) else 0
+
+
+def main(argv: list[str]) -> int:
+    from . import trace
+
+    if argv and argv[0] == "record":
+        args = _record_parser().parse_args(argv[1:])
+        t = trace.record(_resolved(args.config, args.overrides, args.backend, args.device), args.steps)
+        trace.save(t, args.output)
+        print(f"recorded {args.steps} steps of {t.config['model']['name']} on {t.backend} ({t.device}) to {args.output}")
+        return 0
+    if argv and argv[0] == "compare":
+        args = _compare_parser().parse_args(argv[1:])
+        return _print_comparison(trace.load(args.a), trace.load(args.b))
+    if argv and argv[0] == "divergence":
+        args = _divergence_parser().parse_args(argv[1:])
+        from .divergence import report
+
+        report(args.configs, args.steps, Path(args.output))
+        return 0
+    if argv and argv[0] == "behaviour":
+        args = _behaviour_parser().parse_args(argv[1:])
+        from .behaviour import report as behaviour_report
+
+        tables = behaviour_report(args.configs, args.seeds, args.set, Path(args.output))
+        return 0 if all(r["agree"] for t in tables for r in t["rows"]) else 1
+    args = _run_parser().parse_args(argv)
+    a, b = (trace.record(_resolved(args.config, args.overrides, name, args.device), args.steps) for name in args.backends)
+    return _print_comparison(a, b)
+
+
+def add_to(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("parity", help="cross-backend parity: run, record, compare, divergence", add_help=False)
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=lambda ns: _guarded(ns.args))
+
+
+def _guarded(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except ValueError as exc:
+        raise AigcError(str(exc)) from None
+
