@@ -14,7 +14,8 @@ from .training.loop import train as _train
 
 def train(config_or_path: str | Path | dict, *overrides: str, **kwargs: Any) -> Run:
     """Train from a YAML path or a config dict. Overrides as "model.hidden=64" strings or
-    keywords (`backend="tensorflow"`, `train__steps=100` for nested keys)."""
+    keywords (`backend="tensorflow"`, `train__steps=100` for nested keys); `resume=True`
+    continues from the newest checkpoint in `<out>/checkpoint`."""
     return _train(config.load(config_or_path, list(overrides), **kwargs))
 
 

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
-from .errors import AigcError, ConfigError
+from .errors import AigcError, ConfigError, Interrupted
 
 
 def _train(args: argparse.Namespace) -> int:
     from . import config
     from .training.loop import train
 
-    cfg = config.load(args.config, args.overrides)
-    run = train(cfg)
+    cfg = config.load(args.config, args.overrides + (["resume=true"] if args.resume else []))
+    try:
+        run = train(cfg)
+    except Interrupted as exc:
+        kept = [o for o in args.overrides if not o.startswith("resume=")]
+        print(f"aigc: {exc.message(shlex.join(['aigc', 'train', args.config, *kept, 'resume=true']))}", file=sys.stderr)
+        return exc.exit_code
     print(f"trained {run.step} steps on {cfg['backend']}: {json.dumps(run.metrics)}")
     if run.evaluation:
         print(f"evaluation: {json.dumps(run.evaluation)}")
@@ -60,6 +66,7 @@ def parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model from a YAML config")
     t.add_argument("config", help="path to a YAML config, e.g. configs/gan_ring8.yaml")
     t.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. backend=tensorflow train.steps=500")
+    t.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint (same as resume=true)")
     t.set_defaults(func=_train)
 
     s = sub.add_parser("sample", help="draw samples from a checkpoint")
@@ -73,6 +80,10 @@ def parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("backends", help="list backends, versions and devices")
     b.set_defaults(func=_backends)
+
+    from .parity.cli import add_to
+
+    add_to(sub)
     return p
 
 

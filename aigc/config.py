@@ -7,6 +7,7 @@ it selects); anything else is an error that names the key and the allowed values
 from __future__ import annotations
 
 import copy
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +28,8 @@ class Field:
     help: str = ""
 
     def check(self, key: str, value: Any) -> Any:
-        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if self.type is float and isinstance(value, str):
-            value = _yaml11_float(value)  # PyYAML reads 1e-3 (no dot) as a string
+        if self.type is float:
+            value = _as_float(key, value)
         if self.type is not bool and isinstance(value, bool) or not isinstance(value, self.type):
             raise ConfigError(f"{key}: expected {self.type.__name__}, got {value!r}")
         if self.choices is not None and value not in self.choices:
@@ -45,11 +44,38 @@ class Field:
 Schema = dict[str, Field]
 
 
-def _yaml11_float(text: str) -> float | str:
+def _as_float(key: str, value: Any) -> Any:
+    """Ints and strings such as "1e-3" (PyYAML reads a float without a dot as a string) as a
+    float; NaN, infinity and ints too big for a float are refused. Anything else is left to
+    the type check."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return value
     try:
-        return float(text)
+        number = float(value)
     except ValueError:
-        return text
+        return value
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ConfigError(f"{key}: expected a finite float, got {value!r}")
+    return number
+
+
+def _key(key: Any) -> str:
+    """A key as written in messages: plain if it is a name, else its repr (keeps errors one line)."""
+    return key if isinstance(key, str) and key.isidentifier() else repr(key)
+
+
+def _safe_yaml(text: str) -> Any:
+    """yaml.safe_load, with every failure as yaml.YAMLError: PyYAML's scalar constructors raise
+    ValueError, AttributeError, ... for e.g. `2020-02-30`, `0x_` or `!!timestamp no`."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise
+    except Exception as exc:
+        raise yaml.YAMLError(f"{type(exc).__name__}: {exc}") from None
+
 
 TRAIN: Schema = {
     "steps": Field(int, 2000, minimum=0),
@@ -59,6 +85,8 @@ TRAIN: Schema = {
     "compile": Field(str, "auto", choices=("auto", "none", "xla", "torch_compile")),
     "progress": Field(bool, True),
     "eval_samples": Field(int, 2500, minimum=1),
+    "keep_checkpoints": Field(int, 3, minimum=1, help="newest checkpoints kept in <out>/checkpoint"),
+    "on_nonfinite": Field(str, "stop", choices=("stop", "rollback"), help="what a NaN/inf loss or weight does"),
 }
 
 OPTIM: Schema = {
@@ -79,6 +107,7 @@ def top_level(backends: list[str]) -> Schema:
         "seed": Field(int, 0, minimum=0),
         "device": Field(str, "cpu", pattern=DEVICE_PATTERN, help="cpu, cuda or cuda:N"),
         "out": Field(str, "runs/default"),
+        "resume": Field(bool, False, help="continue from the newest checkpoint in <out>/checkpoint"),
     }
 
 
@@ -93,7 +122,7 @@ def _check_section(section: str, raw: Any, schema: Schema) -> dict:
     out = {}
     for key, value in raw.items():
         if key not in schema:
-            raise ConfigError(f"unknown key {section}.{key}; allowed: {', '.join(schema)}")
+            raise ConfigError(f"unknown key {section}.{_key(key)}; allowed: {', '.join(schema)}")
         out[key] = schema[key].check(f"{section}.{key}", value)
     for key, field in schema.items():
         out.setdefault(key, copy.deepcopy(field.default))
@@ -104,6 +133,8 @@ def _named_section(section: str, raw: Any, registry: dict[str, Schema]) -> dict:
     if not isinstance(raw, dict) or "name" not in raw:
         raise ConfigError(f"{section}.name is required; allowed: {', '.join(registry)}")
     name = raw["name"]
+    if not isinstance(name, str):
+        raise ConfigError(f"{section}.name: expected str, got {name!r}")
     if name not in registry:
         raise ConfigError(f"{section}.name: {name!r} is not allowed; allowed: {', '.join(registry)}")
     schema = {"name": Field(str, name), **registry[name]}
@@ -120,7 +151,7 @@ def validate(raw: Any) -> dict:
     allowed = list(top) + list(SECTIONS)
     for key in raw:
         if key not in allowed:
-            raise ConfigError(f"unknown key {key}; allowed: {', '.join(allowed)}")
+            raise ConfigError(f"unknown key {_key(key)}; allowed: {', '.join(allowed)}")
     cfg = {key: field.check(key, raw[key]) if key in raw else field.default for key, field in top.items()}
     cfg["model"] = _named_section("model", raw.get("model"), models.SCHEMAS)
     cfg["data"] = _named_section("data", raw.get("data"), data.SCHEMAS)
@@ -135,7 +166,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", key):
         raise ConfigError(f"override {text!r}: expected KEY=VALUE or KEY.SUB=VALUE")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
+        parsed = _safe_yaml(value) if value.strip() else ""
     except yaml.YAMLError:
         parsed = value
     if isinstance(parsed, (dict, list)) or parsed is None:
@@ -163,7 +194,7 @@ def read_yaml(path: str | Path) -> Any:
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
     try:
-        return yaml.safe_load(text)
+        return _safe_yaml(text)
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
         raise ConfigError(f"{path}: not valid YAML ({first})") from None

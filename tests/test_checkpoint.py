@@ -66,6 +66,22 @@ def test_checkpoint_records_step_config_and_rng(tmp_path, pair):
     ckpt = checkpoint.load(run.out / "checkpoint")
     assert ckpt.step == 50 and ckpt.backend == "tensorflow" and ckpt.config["train"]["steps"] == 50
     assert ckpt.rng_state["bit_generator"] == "PCG64"
-    assert ckpt.weights["G.0.kernel"].shape == (2, 128)  # canonical (in, out)
+    assert ckpt.weights["G.0.kernel"].shape == (8, 128)  # canonical (in, out): latent 8 -> hidden 128
     assert set(ckpt.optim) >= {"G.b1t", "D.b1t", "G.m.G.0.kernel", "D.v.D.0.bias"}
     np.testing.assert_allclose(ckpt.optim["G.b1t"], 0.5**50, rtol=1e-5)
+
+
+def test_edited_metadata_is_refused(tmp_path, pair):
+    """The SHA-256 covers the metadata (config, step, generator state), not only the tensors."""
+    import json
+
+    from safetensors.numpy import load_file, save_file
+
+    run = _train(tmp_path, "torch")
+    file = checkpoint.resolve(run.out / "checkpoint")
+    with open(file, "rb") as f:
+        meta = json.loads(f.read(int.from_bytes(f.read(8), "little")))["__metadata__"]
+    meta["step"] = "49"
+    save_file(load_file(str(file)), str(file), metadata=meta)
+    with pytest.raises(CheckpointError, match="corrupt or was modified"):
+        checkpoint.load(file)

@@ -7,6 +7,7 @@ from typing import Callable
 import numpy as np
 
 from ..backend import Backend, Net, Tensor
+from ..errors import CheckpointError
 from ..init import initial_weights
 from ..layers import Network
 from ..optim import Adam, AdamConfig
@@ -81,7 +82,10 @@ class Model:
     def load_weights(self, weights: dict[str, np.ndarray]) -> None:
         for n, net in self.nets.items():
             prefix = f"{n}."
-            set_weights(self.backend, net, {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)})
+            try:
+                set_weights(self.backend, net, {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)})
+            except CheckpointError as exc:
+                raise CheckpointError(f"network {n}: {exc}") from None
 
     def optimizer_state(self) -> dict[str, np.ndarray]:
         return {f"{n}.{k}": v for n, opt in self.optimizers.items() for k, v in opt.state_dict().items()}

@@ -1,21 +1,37 @@
-"""The training loop: batches and noise from the core's generator, steps on a backend."""
+"""The training loop: batches and noise from the core's generator, steps on a backend.
+
+Reliability (README, "Reliability"): `resume` continues bit for bit from the newest
+checkpoint; SIGINT/SIGTERM save a checkpoint at the next step boundary; a NaN/inf loss
+(checked every step) or weight (checked before each save) stops the run or rolls it back,
+and never overwrites the last good checkpoint; running out of memory is one line.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import signal
+import sys
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Iterator
 
 import numpy as np
 
 from .. import backend as backends
 from .. import checkpoint, data, models
-from ..config import dump
-from ..errors import ConfigError
+from ..config import dump, validate
+from ..errors import ConfigError, Interrupted, OutOfMemory, TrainingDiverged
 from ..evaluate import evaluate
 from ..models import Model
 from ..plots import save_samples
 from .batches import Batches
+
+MAX_ROLLBACKS = 3
+EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal number, as a shell reports it
+RESUME_MUST_MATCH = ("seed", "model", "data", "optim")
 
 
 @dataclass
@@ -48,50 +64,170 @@ def build(cfg: dict) -> tuple[Model, data.Dataset, np.random.Generator]:
     return model, dataset, rng
 
 
-def save_checkpoint(run_dir: Path, model: Model, cfg: dict, step: int, rng: np.random.Generator, batches: Batches) -> Path:
-    return checkpoint.save(
-        run_dir / "checkpoint",
-        checkpoint.Checkpoint(
-            config=cfg,
-            step=step,
-            weights=model.weights(),
-            optim=model.optimizer_state(),
-            rng_state=rng.bit_generator.state,
-            batches=batches.state(),
-            sample_shape=model.sample_shape,
-            data_kind=model.data_kind,
-            backend=model.backend.name,
-        ),
+def snapshot(model: Model, cfg: dict, step: int, rng: np.random.Generator, batches: Batches) -> checkpoint.Checkpoint:
+    """The whole state of a run: what a checkpoint stores and a rollback returns to. Copies:
+    a backend's `numpy()` may share memory with a variable that the next step updates."""
+    return checkpoint.Checkpoint(
+        config=cfg,
+        step=step,
+        weights=model.weights(),
+        optim=model.optimizer_state(),
+        rng_state=rng.bit_generator.state,
+        batches=batches.state(),
+        sample_shape=model.sample_shape,
+        data_kind=model.data_kind,
+        backend=model.backend.name,
     )
 
 
+def _restore(model: Model, ckpt: checkpoint.Checkpoint, n: int, cfg: dict) -> Batches:
+    """Weights and optimizer state from `ckpt`; the batches continue at its position."""
+    model.load_weights(ckpt.weights)
+    model.load_optimizer_state(ckpt.optim)
+    return Batches(n, cfg["train"]["batch_size"], cfg["seed"], **ckpt.batches)
+
+
+def _resumable(cfg: dict, directory: Path) -> checkpoint.Checkpoint:
+    """The newest checkpoint, if this config could have written it (`train.steps` may grow)."""
+    ckpt = checkpoint.load(directory)
+    saved = validate(ckpt.config)
+    differences = []
+    for key in RESUME_MUST_MATCH:
+        mine, theirs = cfg[key], saved[key]
+        if isinstance(mine, dict):
+            pairs = {f"{key}.{k}": (mine.get(k), theirs.get(k)) for k in {**mine, **theirs}}
+        else:
+            pairs = {key: (mine, theirs)}
+        differences += [f"{name}={a!r} (checkpoint: {b!r})" for name, (a, b) in pairs.items() if a != b]
+    if differences:
+        where = f"the checkpoint in {directory} (step {ckpt.step})"
+        raise ConfigError(f"resume: the config differs from {where}: {', '.join(differences)}")
+    if cfg["train"]["steps"] < ckpt.step:
+        raise ConfigError(f"resume: train.steps={cfg['train']['steps']} is below the checkpoint's step {ckpt.step}")
+    return ckpt
+
+
+def _open_log(path: Path, resume_step: int | None) -> IO[str]:
+    """metrics.jsonl, started afresh; on resume cut after the checkpoint's step (a crash may
+    have left later lines, or half a line) and appended to."""
+    if resume_step is None or not path.exists():
+        return open(path, "w")
+    with open(path, "rb+") as f:
+        keep = 0
+        for line in f:
+            try:
+                if not line.endswith(b"\n") or json.loads(line)["step"] > resume_step:
+                    break
+            except (ValueError, KeyError, TypeError):
+                break
+            keep += len(line)
+        f.truncate(keep)
+    return open(path, "a")
+
+
+@contextmanager
+def _deferred_signals() -> Iterator[list[int]]:
+    """SIGINT/SIGTERM append to the yielded list instead of stopping the step half way (a
+    second one raises KeyboardInterrupt at once); the previous handlers come back after."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield received
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+
+    previous = {s: signal.signal(s, handler) for s in EXIT_CODES}
+    try:
+        yield received
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h if h is not None else signal.SIG_DFL)
+
+
+def _step(model: Model, batch: np.ndarray, rng: np.random.Generator, batch_size: int) -> dict[str, float]:
+    """One step; its metrics as host floats, every step, for the divergence check."""
+    try:
+        return {k: float(model.backend.numpy(v)) for k, v in model.train_step(batch, rng).items()}
+    except Exception as exc:
+        if model.backend.is_out_of_memory(exc):
+            message = f"out of memory at train.batch_size={batch_size}; try a smaller train.batch_size"
+            raise OutOfMemory(message) from exc
+        raise
+
+
+def _nonfinite(step: int, losses: dict[str, float], state: checkpoint.Checkpoint | None) -> str | None:
+    """What became NaN/inf at `step` (a loss, or a tensor about to be saved), as one line."""
+    shown = ", ".join(f"{k}={v:.6g}" for k, v in losses.items())
+    if not all(math.isfinite(v) for v in losses.values()):
+        return f"non-finite loss at step {step} ({shown})"
+    bad = [] if state is None else [k for k, v in {**state.weights, **state.optim}.items() if not np.isfinite(v).all()]
+    if bad:
+        return f"non-finite weights at step {step} ({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}; {shown})"
+    return None
+
+
 def train(cfg: dict) -> Run:
-    """Train a resolved config; write config, metrics, samples and checkpoint to `cfg["out"]`."""
+    """Train a resolved config; write config, metrics, samples and checkpoints to `cfg["out"]`.
+    With `cfg["resume"]`, continue from the newest checkpoint in `<out>/checkpoint`."""
     model, dataset, rng = build(cfg)
-    tcfg = cfg["train"]
-    out = Path(cfg["out"])
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(dump(cfg))
+    tcfg, out = cfg["train"], Path(cfg["out"])
+    ckpt_dir = out / "checkpoint"
     x = model.to_model_range(dataset.x)
     batches = Batches(len(x), tcfg["batch_size"], cfg["seed"])
-    to_float = lambda t: float(model.backend.numpy(t))  # noqa: E731
-    last: dict = {}
+    good, saved = snapshot(model, cfg, 0, rng, batches), None  # the last good state; its step if on disk
+    if cfg["resume"]:
+        good = _resumable(cfg, ckpt_dir)
+        batches, saved = _restore(model, good, len(x), cfg), good.step
+        rng.bit_generator.state = good.rng_state
+    out.mkdir(parents=True, exist_ok=True)
+    if not cfg["resume"]:
+        checkpoint.clear(ckpt_dir)
+    (out / "config.yaml").write_text(dump(cfg))
+    step, rollbacks, last = good.step, 0, {}
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(range(tcfg["steps"]), disable=not tcfg["progress"], desc=f"{cfg['model']['name']} [{cfg['backend']}]")
-    with open(out / "metrics.jsonl", "w") as log:
-        for step in bar:
-            metrics = model.train_step(x[batches.next()], rng)
-            done = step + 1
-            if done % tcfg["log_every"] == 0 or done == tcfg["steps"]:
-                last = {k: to_float(v) for k, v in metrics.items()}
-                log.write(json.dumps({"step": done, **last}) + "\n")
+    every, steps = tcfg["checkpoint_every"], tcfg["steps"]
+    desc = f"{cfg['model']['name']} [{cfg['backend']}]"
+    bar = tqdm(total=steps, initial=step, disable=not tcfg["progress"], desc=desc)
+    log = _open_log(out / "metrics.jsonl", good.step if cfg["resume"] else None)
+    with bar, log, _deferred_signals() as received:
+        while step < steps:
+            losses = _step(model, x[batches.next()], rng, tcfg["batch_size"])
+            step += 1
+            stopping = bool(received)  # read once: a signal arriving later in this step waits for the next
+            due = step == steps or stopping or bool(every and step % every == 0)
+            state = snapshot(model, cfg, step, rng, batches) if due else None
+            problem = _nonfinite(step, losses, state)
+            if problem:
+                if tcfg["on_nonfinite"] == "stop" or rollbacks == MAX_ROLLBACKS:
+                    tried = f" after {rollbacks} rollbacks" if rollbacks else ""
+                    kept = f"kept the checkpoint of step {saved} in {ckpt_dir}"
+                    if saved is None:
+                        kept = "no checkpoint was written"
+                    raise TrainingDiverged(f"{problem}{tried}; {kept}; try a smaller optim.lr")
+                rollbacks += 1
+                batches, step = _restore(model, good, len(x), cfg), good.step  # the generator goes on: fresh noise
+                print(f"aigc: {problem}; rolled back to step {step} ({rollbacks} of {MAX_ROLLBACKS})", file=sys.stderr)
+                bar.n = step
+                continue
+            bar.update()
+            if step % tcfg["log_every"] == 0 or step == steps:
+                last = losses
+                log.write(json.dumps({"step": step, **last}) + "\n")
                 log.flush()
                 bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()})
-            if tcfg["checkpoint_every"] and done % tcfg["checkpoint_every"] == 0:
-                save_checkpoint(out, model, cfg, done, rng, batches)
-    save_checkpoint(out, model, cfg, tcfg["steps"], rng, batches)
+            if state is not None:
+                checkpoint.save(ckpt_dir, state, tcfg["keep_checkpoints"])
+                good, saved = state, step
+            if stopping:
+                sig = signal.Signals(received[0])
+                raise Interrupted(sig.name, step, str(ckpt_dir), EXIT_CODES[sig])
+    if saved != step:  # train.steps=0: the initial state
+        checkpoint.save(ckpt_dir, snapshot(model, cfg, step, rng, batches), tcfg["keep_checkpoints"])
 
     held_out = data.load({**cfg["data"], "split": "test"}, cfg["seed"]) if cfg["data"]["name"] == "digits" else dataset
     evaluation = evaluate(model, held_out, tcfg["eval_samples"], seed=cfg["seed"])
@@ -99,4 +235,4 @@ def train(cfg: dict) -> Run:
     samples = model.sample(tcfg["eval_samples"] if dataset.kind == "points" else 64, seed=cfg["seed"])
     centers = data.mixtures.centers_and_std(dataset.name)[0] if dataset.name in data.mixtures.MIXTURES else None
     save_samples(samples, out / "samples.png", centers, title=f"{cfg['model']['name']} on {dataset.name} [{cfg['backend']}]")
-    return Run(model, cfg, out, tcfg["steps"], last, evaluation)
+    return Run(model, cfg, out, step, last, evaluation)

@@ -88,5 +88,9 @@ class TensorFlowBackend:
             tf.config.experimental.enable_op_determinism()
         tf.config.experimental.enable_tensor_float_32_execution(not enabled)
 
+    def is_out_of_memory(self, exc: BaseException) -> bool:
+        """TensorFlow's ResourceExhaustedError (OOM on any device) or Python's MemoryError."""
+        return isinstance(exc, (tf.errors.ResourceExhaustedError, MemoryError))
+
 
 __all__ = ["TensorFlowBackend"]

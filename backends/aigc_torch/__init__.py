@@ -61,7 +61,8 @@ class TorchBackend:
         return torch.from_numpy(np.array(array, copy=None, order="C")).to(self._device)
 
     def numpy(self, value: torch.Tensor) -> np.ndarray:
-        return value.detach().cpu().numpy()
+        """A copy: on the CPU `.numpy()` shares memory with the tensor, which later steps mutate."""
+        return value.detach().cpu().numpy().copy()
 
     def variable(self, array: np.ndarray) -> torch.Tensor:
         return torch.tensor(np.asarray(array), device=self._device)
@@ -76,6 +77,12 @@ class TorchBackend:
         torch.backends.cuda.matmul.allow_tf32 = not enabled and torch.backends.cuda.matmul.allow_tf32
         torch.backends.cudnn.allow_tf32 = not enabled
         torch.backends.cudnn.benchmark = False
+
+    def is_out_of_memory(self, exc: BaseException) -> bool:
+        """CUDA's OutOfMemoryError, the CPU allocator's "can't allocate memory", or MemoryError."""
+        return isinstance(exc, (torch.cuda.OutOfMemoryError, MemoryError)) or (
+            isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)
+        )
 
 
 __all__ = ["TorchBackend"]

@@ -106,7 +106,7 @@ class TorchNet:
         return self.native(x)
 
     def to_canonical(self, name: str, value: torch.Tensor) -> np.ndarray:
-        array = value.detach().cpu().numpy()
+        array = value.detach().cpu().numpy().copy()
         convert = _TO_CANONICAL.get(self._kinds.get(name, ""))
         return np.array(convert(array) if convert else array, order="C")
 
