@@ -37,7 +37,9 @@ class VAE(Model):
         return functools.partial(vae_step, self.backend, E, Dec, self.optimizers["VAE"], *self._loss_args())
 
     def negative_elbo(self, x: np.ndarray, seed: int = 0, batch_size: int = 500) -> float:
-        """Mean negative ELBO (nats per example) of data x, one epsilon draw per example."""
+        """Mean negative ELBO (nats per example) of data x, one epsilon draw per example.
+        Always the true ELBO (KL weight 1), whatever `beta` the model was trained with."""
+        _, likelihood, std = self._loss_args()
         rng = np.random.default_rng(seed)
         total = 0.0
         for start in range(0, len(x), batch_size):
@@ -45,7 +47,7 @@ class VAE(Model):
             eps = self.random_inputs(rng, len(xb))["eps"]
             loss, _ = vae_objective(
                 self.backend, self.nets["E"], self.nets["Dec"], self.backend.tensor(xb),
-                self.backend.tensor(eps), *self._loss_args(), training=False,
+                self.backend.tensor(eps), 1.0, likelihood, std, training=False,
             )
             total += float(self.backend.numpy(loss)) * len(xb)
         return total / len(x)
