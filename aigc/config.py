@@ -191,8 +191,8 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
 def read_yaml(path: str | Path) -> Any:
     try:
         text = Path(path).read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
+        raise ConfigError(f"cannot read config {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         return _safe_yaml(text)
     except yaml.YAMLError as exc:

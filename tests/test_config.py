@@ -76,3 +76,9 @@ def test_yaml_object_tags_are_refused(tmp_path):
 def test_bad_override_syntax():
     with pytest.raises(ConfigError, match="expected KEY=VALUE"):
         config.load(MAIN, ["train.steps"])
+
+
+def test_path_with_nul_byte_is_a_config_error():
+    """Found by tests/test_hostile_config.py: a NUL byte made pathlib raise ValueError."""
+    with pytest.raises(ConfigError, match="cannot read config"):
+        config.load("\x00")
