@@ -23,6 +23,7 @@ class Row:
     max_rel: float
     rtol: float | None  # None: reported, not checked
     atol: float | None
+    scale: float  # max |x| over both traces: what rtol is relative to
 
     @property
     def checked(self) -> bool:
@@ -30,9 +31,7 @@ class Row:
 
     @property
     def passed(self) -> bool:
-        return not self.checked or self.max_abs <= self.atol + self.rtol * self._scale
-
-    _scale: float = 0.0
+        return not self.checked or self.max_abs <= self.atol + self.rtol * self.scale
 
 
 def _diff(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
@@ -44,9 +43,7 @@ def _diff(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
 
 def _row(name: str, a, b, checked: bool, rtol: float, atol: float) -> Row:
     d, rel, scale = _diff(a, b)
-    row = Row(name, d, rel, rtol if checked else None, atol if checked else None)
-    row._scale = scale
-    return row
+    return Row(name, d, rel, rtol if checked else None, atol if checked else None, scale)
 
 
 def weight_divergence(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:

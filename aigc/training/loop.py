@@ -65,8 +65,7 @@ def build(cfg: dict) -> tuple[Model, data.Dataset, np.random.Generator]:
 
 
 def snapshot(model: Model, cfg: dict, step: int, rng: np.random.Generator, batches: Batches) -> checkpoint.Checkpoint:
-    """The whole state of a run: what a checkpoint stores and a rollback returns to. Copies:
-    a backend's `numpy()` may share memory with a variable that the next step updates."""
+    """The whole state of a run: what a checkpoint stores and a rollback returns to."""
     return checkpoint.Checkpoint(
         config=cfg,
         step=step,

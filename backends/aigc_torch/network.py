@@ -106,9 +106,9 @@ class TorchNet:
         return self.native(x)
 
     def to_canonical(self, name: str, value: torch.Tensor) -> np.ndarray:
-        array = value.detach().cpu().numpy().copy()
+        array = value.detach().cpu().numpy()
         convert = _TO_CANONICAL.get(self._kinds.get(name, ""))
-        return np.array(convert(array) if convert else array, order="C")
+        return np.array(convert(array) if convert else array, order="C")  # a copy: never aliases the tensor
 
     def from_canonical(self, name: str, array: np.ndarray) -> torch.Tensor:
         convert = _FROM_CANONICAL.get(self._kinds.get(name, ""))
