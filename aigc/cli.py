@@ -29,6 +29,30 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _labels(text: str | None, model, n: int):
+    """`--labels 7` or `--labels 0,3,5` (cycled over the n samples); a conditional model
+    without it gets one row per class."""
+    import math
+
+    import numpy as np
+
+    if not model.conditional:
+        if text is not None:
+            raise ConfigError(f"--labels: {model.cfg['model']['name']} is not class-conditional")
+        return None, None
+    k = model.cfg["model"]["num_classes"]
+    if text is None:
+        per_class = math.ceil(n / k)
+        return np.repeat(np.arange(k), per_class)[:n], per_class
+    try:
+        wanted = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise ConfigError(f"--labels {text!r}: expected class numbers such as 7 or 0,3,5") from None
+    if any(not 0 <= v < k for v in wanted):
+        raise ConfigError(f"--labels {text!r}: classes are 0 to {k - 1}")
+    return np.resize(np.array(wanted), n), None
+
+
 def _sample(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -39,11 +63,12 @@ def _sample(args: argparse.Namespace) -> int:
     if out.suffix not in (".npy", ".png"):
         raise ConfigError(f"-o {out}: the output must end in .npy or .png")
     model = load(args.checkpoint, backend=args.backend, device=args.device)
-    samples = model.sample(args.n, seed=args.seed).astype(np.float32)
+    labels, columns = _labels(args.labels, model, args.n)
+    samples = model.sample(args.n, seed=args.seed, **({"labels": labels} if labels is not None else {})).astype(np.float32)
     if out.suffix == ".npy":
         np.save(out, samples)
     else:
-        save_samples(samples, out)
+        save_samples(samples, out, columns=columns)
     print(f"wrote {args.n} samples from {model.backend.name} to {out}")
     return 0
 
@@ -75,6 +100,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--backend", default=None, help="default: the backend that trained it")
     s.add_argument("--device", default="cpu")
+    s.add_argument("--labels", default=None, help="class-conditional models: 7 or 0,3,5 (default: a row per class)")
     s.add_argument("-o", "--output", required=True, help=".npy (raw float32, images NHWC) or .png")
     s.set_defaults(func=_sample)
 

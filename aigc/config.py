@@ -28,6 +28,10 @@ class Field:
     help: str = ""
 
     def check(self, key: str, value: Any) -> Any:
+        if self.type is list:  # a list of positive ints (layer widths)
+            if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value):
+                raise ConfigError(f"{key}: expected a list of positive integers such as [256, 512], got {value!r}")
+            return list(value)
         if self.type is float:
             value = _as_float(key, value)
         if self.type is not bool and isinstance(value, bool) or not isinstance(value, self.type):

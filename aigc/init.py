@@ -18,6 +18,11 @@ def initial_weights(spec: Network, rng: np.random.Generator) -> dict[str, np.nda
         if p.init == "fan_in_uniform":
             bound = 1.0 / np.sqrt(p.fan_in)
             weights[p.name] = rng.uniform(-bound, bound, p.shape).astype(np.float32)
+        elif p.init == "normal":  # embeddings: N(0, 1), PyTorch's default
+            weights[p.name] = rng.standard_normal(p.shape).astype(np.float32)
+        elif p.init == "normal_unit":  # spectral norm's power-iteration vector
+            u = rng.standard_normal(p.shape)
+            weights[p.name] = (u / np.linalg.norm(u)).astype(np.float32)
         elif p.init == "ones":
             weights[p.name] = np.ones(p.shape, np.float32)
         else:

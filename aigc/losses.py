@@ -8,25 +8,53 @@ from __future__ import annotations
 
 import math
 
-from .backend import Ops, Tensor
+from .backend import Backend, Ops, Tensor
 
-GAN_LOSSES = ("non_saturating", "minimax")
+GAN_LOSSES = ("non_saturating", "minimax", "wasserstein", "hinge", "least_squares")
 
 
 def discriminator_loss(ops: Ops, kind: str, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-    """-E[log D(x)] - E[log(1 - D(G(z)))], with log sigmoid(l) = -softplus(-l)."""
-    if kind not in GAN_LOSSES:
-        raise ValueError(f"unknown GAN loss {kind!r}; allowed: {', '.join(GAN_LOSSES)}")
-    return ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits))
+    """The discriminator's (critic's) loss on its raw outputs for real and generated data.
+
+    non_saturating / minimax: -E[log D(x)] - E[log(1 - D(G(z)))], log sigmoid(l) = -softplus(-l);
+    wasserstein (WGAN): E[D(G(z))] - E[D(x)];
+    hinge (Lim & Ye; Miyato et al.): E[relu(1 - D(x))] + E[relu(1 + D(G(z)))];
+    least_squares (LSGAN, Mao et al., targets 0 and 1): (E[(D(x) - 1)^2] + E[D(G(z))^2]) / 2.
+    """
+    if kind in ("non_saturating", "minimax"):
+        return ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits))
+    if kind == "wasserstein":
+        return ops.mean(fake_logits) - ops.mean(real_logits)
+    if kind == "hinge":
+        return ops.mean(ops.relu(1.0 - real_logits)) + ops.mean(ops.relu(1.0 + fake_logits))
+    if kind == "least_squares":
+        return 0.5 * (ops.mean(ops.square(real_logits - 1.0)) + ops.mean(ops.square(fake_logits)))
+    raise ValueError(f"unknown GAN loss {kind!r}; allowed: {', '.join(GAN_LOSSES)}")
 
 
 def generator_loss(ops: Ops, kind: str, fake_logits: Tensor) -> Tensor:
-    """non_saturating: -E[log D(G(z))]; minimax: E[log(1 - D(G(z)))]."""
+    """non_saturating: -E[log D(G(z))]; minimax: E[log(1 - D(G(z)))];
+    wasserstein and hinge: -E[D(G(z))]; least_squares: E[(D(G(z)) - 1)^2] / 2."""
     if kind == "non_saturating":
         return ops.mean(ops.softplus(-fake_logits))
     if kind == "minimax":
         return -ops.mean(ops.softplus(fake_logits))
+    if kind in ("wasserstein", "hinge"):
+        return -ops.mean(fake_logits)
+    if kind == "least_squares":
+        return 0.5 * ops.mean(ops.square(fake_logits - 1.0))
     raise ValueError(f"unknown GAN loss {kind!r}; allowed: {', '.join(GAN_LOSSES)}")
+
+
+def gradient_penalty(backend: Backend, critic, x_hat: Tensor) -> Tensor:
+    """WGAN-GP (Gulrajani et al.): E[(||grad_x critic(x_hat)||_2 - 1)^2] over the batch.
+
+    The norm is taken per sample over all data dimensions; 1e-12 inside the square root keeps
+    its gradient finite where a sample's input gradient vanishes."""
+    ops = backend.ops
+    grad = backend.input_gradient(critic, x_hat)
+    norms = ops.sqrt(ops.sum(ops.reshape(ops.square(grad), (-1, _size(grad))), axis=1) + 1e-12)
+    return ops.mean(ops.square(norms - 1.0))
 
 
 def bernoulli_nll(ops: Ops, x: Tensor, logits: Tensor) -> Tensor:

@@ -47,9 +47,11 @@ def save_scatter(points: np.ndarray, path: str | Path, centers: np.ndarray | Non
     plt.close(fig)
 
 
-def save_samples(samples: np.ndarray, path: str | Path, centers: np.ndarray | None = None, title: str = "") -> None:
-    """Images (rank 4) as a grid, points (rank 2) as a scatter plot."""
+def save_samples(
+    samples: np.ndarray, path: str | Path, centers: np.ndarray | None = None, title: str = "", columns: int | None = None
+) -> None:
+    """Images (rank 4) as a grid (`columns` per row), points (rank 2) as a scatter plot."""
     if samples.ndim == 4:
-        save_image_grid(samples, path)
+        save_image_grid(samples, path, columns=columns)
     else:
         save_scatter(samples, path, centers, title)

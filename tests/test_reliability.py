@@ -74,8 +74,8 @@ def test_interrupted_run_resumes_exactly_and_handlers_are_restored(tmp_path, mon
     straight = _train(tmp_path, "straight", train__steps=12)
     original, calls = Model.train_step, []
 
-    def step_then_signal(self, batch, rng):
-        out = original(self, batch, rng)
+    def step_then_signal(self, batch, rng, labels=None):
+        out = original(self, batch, rng, labels)
         calls.append(1)
         if len(calls) == 5:
             signal.raise_signal(signal.SIGTERM)  # delivered to the loop's handler mid-step
@@ -250,7 +250,7 @@ def test_nonfinite_weight_at_checkpoint_time_is_not_saved(tmp_path, monkeypatch)
     """Finite losses but a NaN weight after step 3: the save at step 4 is refused."""
     calls = []
 
-    def corrupt_at_3(self, batch, rng):
+    def corrupt_at_3(self, batch, rng, labels=None):
         calls.append(1)
         if len(calls) == 3:
             self.load_weights({**self.weights(), "G.0.kernel": np.full_like(self.weights()["G.0.kernel"], np.nan)})
@@ -267,8 +267,8 @@ def test_rollback_recovers_from_one_bad_step(tmp_path, monkeypatch, capsys):
     """NaN losses once, at step 7: back to the step-5 checkpoint, steps 6..10 again with fresh noise."""
     original, calls = Model.train_step, []
 
-    def nan_once(self, batch, rng):
-        out = original(self, batch, rng)
+    def nan_once(self, batch, rng, labels=None):
+        out = original(self, batch, rng, labels)
         calls.append(1)
         return {k: v * float("nan") for k, v in out.items()} if len(calls) == 7 else out
 
@@ -376,7 +376,7 @@ def _oom_errors(backend: str) -> list[BaseException]:
 @pytest.mark.parametrize("backend", ["torch", "tensorflow"])
 def test_out_of_memory_is_one_line_with_the_batch_size(tmp_path, monkeypatch, capsys, backend):
     for error in _oom_errors(backend):
-        def raise_it(self, batch, rng, error=error):
+        def raise_it(self, batch, rng, labels=None, error=error):
             raise error
 
         monkeypatch.setattr(Model, "train_step", raise_it)
@@ -389,7 +389,7 @@ def test_out_of_memory_is_one_line_with_the_batch_size(tmp_path, monkeypatch, ca
     assert capsys.readouterr().err == (
         "aigc: error: out of memory at train.batch_size=128; try a smaller train.batch_size\n"
     )
-    def other_error(self, batch, rng):
+    def other_error(self, batch, rng, labels=None):
         raise RuntimeError("shape mismatch")
 
     monkeypatch.setattr(Model, "train_step", other_error)

@@ -10,9 +10,16 @@ from ..config import Field, Schema
 from . import mixtures
 from .digits import load_digits
 
+_MIXTURE: Schema = {
+    "size": Field(int, 100_000, minimum=1, help="training points drawn once from the mixture"),
+    "scale": Field(
+        float, 1.0, minimum=1e-6,
+        help="the model trains on points * scale and its samples are divided by it (metrics stay in data units)",
+    ),
+}
 SCHEMAS: dict[str, Schema] = {
-    "ring8": {"size": Field(int, 100_000, minimum=1, help="training points drawn once from the mixture")},
-    "grid25": {"size": Field(int, 100_000, minimum=1, help="training points drawn once from the mixture")},
+    "ring8": dict(_MIXTURE),
+    "grid25": dict(_MIXTURE),
     "digits": {"split": Field(str, "train", choices=("train", "test", "all"))},
 }
 

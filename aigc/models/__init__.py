@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..config import Schema
 from .base import Architecture, Model
+from .conv import CONV_VAE, DCGAN, LABELS, cgan, conv_vae, cvae, dcgan
 from .gan import GAN
 from .mlp import MLP_GAN, MLP_VAE, mlp_gan, mlp_vae
 from .vae import VAE
@@ -24,6 +25,10 @@ class Entry:
 REGISTRY: dict[str, Entry] = {
     "mlp_gan": Entry(GAN, mlp_gan, MLP_GAN),
     "mlp_vae": Entry(VAE, mlp_vae, MLP_VAE),
+    "dcgan": Entry(GAN, dcgan, DCGAN),
+    "cgan": Entry(GAN, cgan, {**DCGAN, **LABELS}),
+    "conv_vae": Entry(VAE, conv_vae, CONV_VAE),
+    "cvae": Entry(VAE, cvae, {**CONV_VAE, **LABELS}),
 }
 SCHEMAS: dict[str, Schema] = {name: entry.schema for name, entry in REGISTRY.items()}
 

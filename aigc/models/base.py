@@ -58,15 +58,20 @@ class Model:
         """Range the model's data lives in (images are rescaled from [0, 1]); None: as is."""
         return None
 
+    @property
+    def point_scale(self) -> float:
+        """Points train as `x * data.scale` (the grid's +-4 span trains badly as is)."""
+        return float(self.cfg.get("data", {}).get("scale", 1.0)) if self.data_kind == "points" else 1.0
+
     def to_model_range(self, x: np.ndarray) -> np.ndarray:
         if self.data_range is None:
-            return x
+            return x if self.point_scale == 1.0 else (x * self.point_scale).astype(np.float32)
         lo, hi = self.data_range
         return (x * (hi - lo) + lo).astype(np.float32)
 
     def from_model_range(self, x: np.ndarray) -> np.ndarray:
         if self.data_range is None:
-            return x
+            return x if self.point_scale == 1.0 else (x / self.point_scale).astype(np.float32)
         lo, hi = self.data_range
         return ((x - lo) / (hi - lo)).astype(np.float32)
 
@@ -95,10 +100,25 @@ class Model:
             prefix = f"{n}."
             opt.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
 
-    def train_step(self, batch: np.ndarray, rng: np.random.Generator) -> dict[str, Tensor]:
-        """One optimisation step on a batch (model range), random inputs drawn from `rng`."""
+    @property
+    def conditional(self) -> bool:
+        """Whether the model takes class labels (with its data, and when sampling)."""
+        return False
+
+    @property
+    def batch_multiple(self) -> int:
+        """A step consumes this many batches of `train.batch_size` (WGAN's n_critic)."""
+        return 1
+
+    def train_step(self, batch: np.ndarray, rng: np.random.Generator, labels: np.ndarray | None = None) -> dict[str, Tensor]:
+        """One optimisation step on a batch (model range), random inputs drawn from `rng`;
+        a conditional model also takes the batch's labels."""
         if self._compiled is None:
             self._compiled = self.backend.compile(self.step_fn(), self.cfg["train"]["compile"])
         tensor = self.backend.tensor
         inputs = {k: tensor(v) for k, v in self.random_inputs(rng, len(batch)).items()}
+        if self.conditional:
+            if labels is None:
+                raise ValueError(f"{self.cfg['model']['name']} is class-conditional: its data needs labels")
+            inputs["labels"] = tensor(np.asarray(labels, np.int64))
         return self._compiled(tensor(batch), **inputs)

@@ -1,48 +1,135 @@
-"""The GAN family: a generator G(z) and a discriminator D(x) that outputs logits."""
+"""The GAN family: a generator G(z) and a discriminator D(x) that outputs logits.
+
+Optional parts, all chosen by the architecture or the config:
+- class conditioning: a `G_label` net (labels -> a vector concatenated to z) and a `D_label`
+  net (labels -> a vector or feature map concatenated to D's input), trained with G and D;
+- `n_critic` discriminator updates per generator update and WGAN-GP's gradient penalty;
+- an exponential moving average of the generator's weights (`<net>_ema`), used for sampling.
+"""
 
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 
 import numpy as np
 
+from ..config import Field, Schema
+from ..losses import GAN_LOSSES
 from ..optim import Adam
-from ..training.steps import gan_step
+from ..training.steps import GANParts, GANSettings, gan_step
+from ..weights import get_weights, set_weights
 from .base import Model
+
+# The config keys every GAN architecture shares.
+GAN_OPTIONS: Schema = {
+    "loss": Field(str, "non_saturating", choices=GAN_LOSSES),
+    "n_critic": Field(int, 1, minimum=1, help="discriminator updates per generator update (WGAN: 5)"),
+    "gp_weight": Field(float, 0.0, minimum=0.0, help="WGAN-GP gradient penalty weight (10 in the paper); 0 = off"),
+    "ema": Field(float, 0.0, minimum=0.0, help="decay of the generator's weight average used for sampling; 0 = off"),
+}
+
+GENERATOR_NETS = ("G", "G_label")
+DISCRIMINATOR_NETS = ("D", "D_label")
 
 
 class GAN(Model):
     family = "gan"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.settings.ema_decay:
+            for name in self.generator_nets:  # not in `specs`: never drawn, copied from the live net
+                self.nets[f"{name}_ema"] = self.backend.build(self.specs[name])
+
+    @property
+    def settings(self) -> GANSettings:
+        m = self.cfg["model"]
+        return GANSettings(
+            loss=m["loss"], pack=m.get("pack", 1), n_critic=m["n_critic"], gp_weight=m["gp_weight"], ema_decay=m["ema"]
+        )
+
+    @property
+    def generator_nets(self) -> list[str]:
+        return [n for n in GENERATOR_NETS if n in self.specs]
+
+    @property
+    def conditional(self) -> bool:
+        return "G_label" in self.specs
+
+    @property
+    def batch_multiple(self) -> int:
+        return self.cfg["model"]["n_critic"]
 
     @property
     def data_range(self):
         return (-1.0, 1.0) if self.data_kind == "images" else None
 
     def build_optimizers(self) -> dict[str, Adam]:
-        return {
-            "G": Adam(self.backend, {"G": self.nets["G"]}, self.adam),
-            "D": Adam(self.backend, {"D": self.nets["D"]}, self.adam),
-        }
+        # The discriminator steps n_critic times per training step: its schedule counts those.
+        d_adam = replace(self.adam, total_steps=self.adam.total_steps * self.cfg["model"]["n_critic"])
+        nets = lambda names: {n: self.nets[n] for n in names if n in self.nets}  # noqa: E731
+        return {"G": Adam(self.backend, nets(GENERATOR_NETS), self.adam), "D": Adam(self.backend, nets(DISCRIMINATOR_NETS), d_adam)}
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Draw the weights; the generator's average starts at the initial weights."""
+        super().initialize(rng)
+        for name in self.generator_nets:
+            if f"{name}_ema" in self.nets:
+                set_weights(self.backend, self.nets[f"{name}_ema"], get_weights(self.backend, self.nets[name]))
 
     @property
     def latent_dim(self) -> int:
         return self.cfg["model"]["latent_dim"]
 
     def random_inputs(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
-        return {"z": rng.standard_normal((n, self.latent_dim), dtype=np.float32)}
+        inputs = {"z": rng.standard_normal((n, self.latent_dim), dtype=np.float32)}
+        if self.settings.gp_weight:
+            inputs["alpha"] = rng.uniform(size=(n,) + (1,) * len(self.sample_shape)).astype(np.float32)
+        return inputs
+
+    # -- the networks, with labels where the model is conditional ----------------------------
+    def _generate(self, z, labels, training: bool, suffix: str = ""):
+        ops = self.backend.ops
+        if labels is not None:
+            z = ops.concat([z, self.nets[f"G_label{suffix}"](labels, training=training)], axis=-1)
+        return self.nets[f"G{suffix}"](z, training=training)
+
+    def _discriminate(self, x, labels, training: bool):
+        if labels is not None:
+            x = self.backend.ops.concat([x, self.nets["D_label"](labels, training=training)], axis=-1)
+        return self.nets["D"](x, training=training)
 
     def step_fn(self):
-        G, D = self.nets["G"], self.nets["D"]
         opts = self.optimizers
-        m = self.cfg["model"]
-        return functools.partial(gan_step, self.backend, G, D, opts["G"], opts["D"], m["loss"], m.get("pack", 1))
+        ema = []
+        if self.settings.ema_decay:
+            decay = float(np.float32(self.settings.ema_decay))
+            for name in self.generator_nets:
+                live, avg = self.nets[name], self.nets[f"{name}_ema"]
+                ema += [(avg.params[k], live.params[k], True) for k in live.params]
+                ema += [(avg.states[k], live.states[k], False) for k in live.states]
+            settings = replace(self.settings, ema_decay=decay)
+        else:
+            settings = self.settings
+        parts = GANParts(self._generate, self._discriminate, opts["G"], opts["D"], ema)
+        return functools.partial(gan_step, self.backend, parts, settings)
 
-    def generate(self, z: np.ndarray) -> np.ndarray:
-        """G(z) in inference mode, mapped back to the data's range."""
-        out = self.nets["G"](self.backend.tensor(np.asarray(z, np.float32)), training=False)
+    def generate(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """G(z) in inference mode (the weight average where there is one), in the data's range."""
+        t = self.backend.tensor
+        y = None if labels is None else t(np.asarray(labels, np.int64))
+        suffix = "_ema" if self.settings.ema_decay else ""
+        out = self._generate(t(np.asarray(z, np.float32)), y, training=False, suffix=suffix)
         return self.from_model_range(self.backend.numpy(out))
 
-    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+    def sample(self, n: int, seed: int = 0, labels: np.ndarray | None = None) -> np.ndarray:
         """n samples; the noise comes from NumPy's generator seeded with `seed`, so equal
-        weights give equal samples on every backend."""
-        return self.generate(self.random_inputs(np.random.default_rng(seed), n)["z"])
+        weights give equal samples on every backend. Conditional models take `labels`
+        (default: 0, 1, 2, ... cycling over the classes)."""
+        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim), dtype=np.float32)
+        if self.conditional and labels is None:
+            labels = np.arange(n) % self.cfg["model"]["num_classes"]
+        if not self.conditional and labels is not None:
+            raise ValueError(f"{self.cfg['model']['name']} is not class-conditional: it takes no labels")
+        return self.generate(z, labels)

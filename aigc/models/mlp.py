@@ -6,6 +6,7 @@ import math
 
 from ..config import Field, Schema
 from ..layers import Activation, BatchNorm, Dense, Flatten, Layer, Network, Reshape
+from .gan import GAN_OPTIONS
 
 NORMS = ("none", "batchnorm")
 
@@ -13,11 +14,13 @@ MLP_GAN: Schema = {
     "latent_dim": Field(int, 2, minimum=1),
     "hidden": Field(int, 128, minimum=1, help="width of every hidden layer"),
     "depth": Field(int, 3, minimum=1, help="hidden layers in G and in D"),
+    "g_widths": Field(list, [], help="G's hidden widths, e.g. [256, 512, 1024]; [] = depth x hidden"),
+    "d_widths": Field(list, [], help="D's hidden widths, e.g. [1024, 512, 256]; [] = depth x hidden"),
     "g_norm": Field(str, "none", choices=NORMS),
     "d_norm": Field(str, "none", choices=NORMS),
     "activation": Field(str, "relu", choices=("relu", "leaky_relu")),
     "slope": Field(float, 0.2, minimum=0.0, help="LeakyReLU negative slope"),
-    "loss": Field(str, "non_saturating", choices=("non_saturating", "minimax")),
+    **GAN_OPTIONS,
     "pack": Field(int, 1, minimum=1, help="PacGAN packing: D judges this many samples at once"),
     "bn_momentum": Field(float, 0.1, minimum=0.0, help="weight of the new batch statistic"),
     "bn_eps": Field(float, 1e-5, minimum=0.0),
@@ -78,9 +81,10 @@ def mlp_gan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[st
     widths = [cfg["hidden"]] * cfg["depth"]
     common = dict(activation=cfg["activation"], slope=cfg["slope"], bn=(cfg["bn_momentum"], cfg["bn_eps"]))
     dim = math.prod(sample_shape)
+    g_widths, d_widths = cfg.get("g_widths") or widths, cfg.get("d_widths") or widths
     return {
-        "G": mlp((cfg["latent_dim"],), widths, dim, norm=cfg["g_norm"], output=output, out_shape=sample_shape, **common),
-        "D": mlp(packed_shape(sample_shape, cfg["pack"]), widths, 1, norm=cfg["d_norm"], **common),
+        "G": mlp((cfg["latent_dim"],), g_widths, dim, norm=cfg["g_norm"], output=output, out_shape=sample_shape, **common),
+        "D": mlp(packed_shape(sample_shape, cfg["pack"]), d_widths, 1, norm=cfg["d_norm"], **common),
     }
 
 

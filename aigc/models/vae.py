@@ -1,4 +1,8 @@
-"""The VAE family: a Gaussian encoder q(z|x) and a Bernoulli or Gaussian decoder p(x|z)."""
+"""The VAE family: a Gaussian encoder q(z|x) and a Bernoulli or Gaussian decoder p(x|z).
+
+Class-conditional when the architecture adds `E_label` (labels -> a feature map or vector
+concatenated to the encoder's input) and `Dec_label` (labels -> a vector concatenated to z).
+"""
 
 from __future__ import annotations
 
@@ -18,8 +22,12 @@ class VAE(Model):
     def data_range(self):
         return (0.0, 1.0) if self.data_kind == "images" else None
 
+    @property
+    def conditional(self) -> bool:
+        return "E_label" in self.specs
+
     def build_optimizers(self) -> dict[str, Adam]:
-        return {"VAE": Adam(self.backend, {"E": self.nets["E"], "Dec": self.nets["Dec"]}, self.adam)}
+        return {"VAE": Adam(self.backend, dict(self.nets), self.adam)}
 
     @property
     def latent_dim(self) -> int:
@@ -32,11 +40,25 @@ class VAE(Model):
         m = self.cfg["model"]
         return (m["beta"], m["likelihood"], m["std"])
 
-    def step_fn(self):
-        E, Dec = self.nets["E"], self.nets["Dec"]
-        return functools.partial(vae_step, self.backend, E, Dec, self.optimizers["VAE"], *self._loss_args())
+    def _encode(self, x, labels, training: bool):
+        if labels is not None:
+            x = self.backend.ops.concat([x, self.nets["E_label"](labels, training=training)], axis=-1)
+        return self.nets["E"](x, training=training)
 
-    def negative_elbo(self, x: np.ndarray, seed: int = 0, batch_size: int = 500) -> float:
+    def _decode(self, z, labels, training: bool):
+        if labels is not None:
+            z = self.backend.ops.concat([z, self.nets["Dec_label"](labels, training=training)], axis=-1)
+        return self.nets["Dec"](z, training=training)
+
+    def step_fn(self):
+        return functools.partial(vae_step, self.backend, self._encode, self._decode, self.optimizers["VAE"], *self._loss_args())
+
+    def _labels(self, labels, n: int):
+        if self.conditional and labels is None:
+            raise ValueError(f"{self.cfg['model']['name']} is class-conditional: pass the labels")
+        return None if labels is None or not self.conditional else self.backend.tensor(np.asarray(labels[:n], np.int64))
+
+    def negative_elbo(self, x: np.ndarray, seed: int = 0, batch_size: int = 500, labels: np.ndarray | None = None) -> float:
         """Mean negative ELBO (nats per example) of data x, one epsilon draw per example.
         Always the true ELBO (KL weight 1), whatever `beta` the model was trained with."""
         _, likelihood, std = self._loss_args()
@@ -44,22 +66,28 @@ class VAE(Model):
         total = 0.0
         for start in range(0, len(x), batch_size):
             xb = self.to_model_range(x[start : start + batch_size])
+            y = None if labels is None else labels[start : start + batch_size]
             eps = self.random_inputs(rng, len(xb))["eps"]
             loss, _ = vae_objective(
-                self.backend, self.nets["E"], self.nets["Dec"], self.backend.tensor(xb),
-                self.backend.tensor(eps), 1.0, likelihood, std, training=False,
+                self.backend, self._encode, self._decode, self.backend.tensor(xb), self.backend.tensor(eps),
+                1.0, likelihood, std, training=False, labels=self._labels(y, len(xb)),
             )
             total += float(self.backend.numpy(loss)) * len(xb)
         return total / len(x)
 
-    def decode(self, z: np.ndarray) -> np.ndarray:
+    def decode(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """The decoder's mean for latent codes z, in the data's range."""
         ops, t = self.backend.ops, self.backend.tensor
-        out = self.nets["Dec"](t(np.asarray(z, np.float32)), training=False)
+        out = self._decode(t(np.asarray(z, np.float32)), self._labels(labels, len(z)), training=False)
         if self.cfg["model"]["likelihood"] == "bernoulli":
             out = ops.sigmoid(out)
         return self.from_model_range(self.backend.numpy(out))
 
-    def sample(self, n: int, seed: int = 0) -> np.ndarray:
-        """Decoder means for z ~ N(0, I) drawn from NumPy's generator seeded with `seed`."""
-        return self.decode(self.random_inputs(np.random.default_rng(seed), n)["eps"])
+    def sample(self, n: int, seed: int = 0, labels: np.ndarray | None = None) -> np.ndarray:
+        """Decoder means for z ~ N(0, I) drawn from NumPy's generator seeded with `seed`;
+        conditional models take `labels` (default: 0, 1, 2, ... cycling over the classes)."""
+        if self.conditional and labels is None:
+            labels = np.arange(n) % self.cfg["model"]["num_classes"]
+        if not self.conditional and labels is not None:
+            raise ValueError(f"{self.cfg['model']['name']} is not class-conditional: it takes no labels")
+        return self.decode(self.random_inputs(np.random.default_rng(seed), n)["eps"], labels)

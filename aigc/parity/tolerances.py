@@ -24,6 +24,15 @@ TRAJECTORY_LOSS_RTOL = 1e-4
 TRAJECTORY_LOSS_ATOL = 1e-5
 TRAJECTORY_WEIGHT_ATOL = 1e-4
 
+# The trajectory test also runs torch from initial weights moved by one ulp (the control).
+# A GAN step occasionally meets a near-tie (a ReLU unit at its kink, an Adam update of a
+# near-zero gradient) where rounding alone decides the branch; from there the control run
+# separates from torch exactly as TensorFlow does (measured on cgan: the same 2.4e-4 at
+# step 17 for both). Past the tolerances above, TensorFlow may differ from torch by at most
+# this many times what the control differs: a real mismatch differs from the first step on,
+# while the control still agrees to rounding.
+CONTROL_FACTOR = 10.0
+
 # Sampling from the same checkpoint: one forward pass of G (float32).
 SAMPLE_ATOL = 1e-5
 TRAJECTORY_SAMPLE_ATOL = 1e-4

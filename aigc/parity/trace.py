@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import config as config_mod
-from ..training.loop import build
-from ..training.batches import Batches
+from ..training.loop import batches_for, build, labels_for
 
 FORMAT = "aigc-trace/1"
 SAMPLE_SEED, SAMPLE_COUNT = 1234, 64
@@ -47,6 +46,15 @@ class Trace:
         return len(self.losses)
 
 
+def perturb_one_ulp(model) -> None:
+    """Move the first element of the first kernel up by one float32 ulp: the control run."""
+    weights = model.weights()
+    first = next(k for k in weights if k.endswith("kernel"))
+    flat = weights[first].reshape(-1)
+    flat[0] = np.nextafter(flat[0], np.float32(np.inf))
+    model.load_weights(weights)
+
+
 def record(cfg: dict, steps: int, perturb: bool = False, snapshots: list[int] | None = None) -> Trace:
     """Run `steps` training steps of a resolved config, determinism switches on (no TF32),
     and record the trace. `perturb` moves one initial weight by one float32 ulp: the
@@ -54,13 +62,9 @@ def record(cfg: dict, steps: int, perturb: bool = False, snapshots: list[int] | 
     model, dataset, rng = build(cfg)  # train.steps stays: it sets the learning-rate schedule
     model.backend.set_determinism(True)
     if perturb:
-        weights = model.weights()
-        first = next(k for k in weights if k.endswith("kernel"))
-        flat = weights[first].reshape(-1)
-        flat[0] = np.nextafter(flat[0], np.float32(np.inf))
-        model.load_weights(weights)
-    x = model.to_model_range(dataset.x)
-    batches = Batches(len(x), cfg["train"]["batch_size"], cfg["seed"])
+        perturb_one_ulp(model)
+    x, labels = model.to_model_range(dataset.x), labels_for(model, dataset)
+    batches = batches_for(model, len(x), cfg)
     snaps = set(snapshots if snapshots is not None else snapshot_steps(steps))
     rows, names = [], None
     weights, samples = {}, {}
@@ -70,7 +74,8 @@ def record(cfg: dict, steps: int, perturb: bool = False, snapshots: list[int] | 
             samples[step] = model.sample(SAMPLE_COUNT, seed=SAMPLE_SEED)
         if step == steps:
             break
-        metrics = model.train_step(x[batches.next()], rng)
+        idx = batches.next()
+        metrics = model.train_step(x[idx], rng, None if labels is None else labels[idx])
         names = names or sorted(metrics)
         rows.append([float(model.backend.numpy(metrics[k])) for k in names])
     info = {"backend_version": type(model.backend).info()["version"], "python": platform.python_version(),

@@ -83,7 +83,26 @@ def _restore(model: Model, ckpt: checkpoint.Checkpoint, n: int, cfg: dict) -> Ba
     """Weights and optimizer state from `ckpt`; the batches continue at its position."""
     model.load_weights(ckpt.weights)
     model.load_optimizer_state(ckpt.optim)
-    return Batches(n, cfg["train"]["batch_size"], cfg["seed"], **ckpt.batches)
+    return batches_for(model, n, cfg, **ckpt.batches)
+
+
+def class_rows(num_classes: int, per_class: int) -> np.ndarray:
+    """Labels 0 x per_class, 1 x per_class, ...: a sample grid with one row per class."""
+    return np.repeat(np.arange(num_classes), per_class)
+
+
+def batches_for(model: Model, n: int, cfg: dict, **position: int) -> Batches:
+    """The run's batch order; a step takes `batch_multiple` batches (WGAN's n_critic)."""
+    return Batches(n, cfg["train"]["batch_size"] * model.batch_multiple, cfg["seed"], **position)
+
+
+def labels_for(model: Model, dataset) -> np.ndarray | None:
+    """The dataset's labels if the model is class-conditional (one line if it has none)."""
+    if not model.conditional:
+        return None
+    if dataset.labels is None:
+        raise ConfigError(f"model {model.cfg['model']['name']} is class-conditional; data {dataset.name} has no labels")
+    return dataset.labels
 
 
 def _resumable(cfg: dict, directory: Path) -> checkpoint.Checkpoint:
@@ -146,10 +165,12 @@ def _deferred_signals() -> Iterator[list[int]]:
             signal.signal(s, h if h is not None else signal.SIG_DFL)
 
 
-def _step(model: Model, batch: np.ndarray, rng: np.random.Generator, batch_size: int) -> dict[str, float]:
+def _step(
+    model: Model, batch: np.ndarray, rng: np.random.Generator, batch_size: int, labels: np.ndarray | None
+) -> dict[str, float]:
     """One step; its metrics as host floats, every step, for the divergence check."""
     try:
-        return {k: float(model.backend.numpy(v)) for k, v in model.train_step(batch, rng).items()}
+        return {k: float(model.backend.numpy(v)) for k, v in model.train_step(batch, rng, labels).items()}
     except Exception as exc:
         if model.backend.is_out_of_memory(exc):
             message = f"out of memory at train.batch_size={batch_size}; try a smaller train.batch_size"
@@ -174,8 +195,8 @@ def train(cfg: dict) -> Run:
     model, dataset, rng = build(cfg)
     tcfg, out = cfg["train"], Path(cfg["out"])
     ckpt_dir = out / "checkpoint"
-    x = model.to_model_range(dataset.x)
-    batches = Batches(len(x), tcfg["batch_size"], cfg["seed"])
+    x, labels = model.to_model_range(dataset.x), labels_for(model, dataset)
+    batches = batches_for(model, len(x), cfg)
     good, saved = snapshot(model, cfg, 0, rng, batches), None  # the last good state; its step if on disk
     if cfg["resume"]:
         good = _resumable(cfg, ckpt_dir)
@@ -195,7 +216,8 @@ def train(cfg: dict) -> Run:
     log = _open_log(out / "metrics.jsonl", good.step if cfg["resume"] else None)
     with bar, log, _deferred_signals() as received:
         while step < steps:
-            losses = _step(model, x[batches.next()], rng, tcfg["batch_size"])
+            idx = batches.next()
+            losses = _step(model, x[idx], rng, tcfg["batch_size"], None if labels is None else labels[idx])
             step += 1
             stopping = bool(received)  # read once: a signal arriving later in this step waits for the next
             due = step == steps or stopping or bool(every and step % every == 0)
@@ -231,7 +253,12 @@ def train(cfg: dict) -> Run:
     held_out = data.load({**cfg["data"], "split": "test"}, cfg["seed"]) if cfg["data"]["name"] == "digits" else dataset
     evaluation = evaluate(model, held_out, tcfg["eval_samples"], seed=cfg["seed"])
     (out / "eval.json").write_text(json.dumps(evaluation, indent=2) + "\n")
-    samples = model.sample(tcfg["eval_samples"] if dataset.kind == "points" else 64, seed=cfg["seed"])
     centers = data.mixtures.centers_and_std(dataset.name)[0] if dataset.name in data.mixtures.MIXTURES else None
-    save_samples(samples, out / "samples.png", centers, title=f"{cfg['model']['name']} on {dataset.name} [{cfg['backend']}]")
+    title = f"{cfg['model']['name']} on {dataset.name} [{cfg['backend']}]"
+    if model.conditional:  # one row of 8 per class
+        labels = class_rows(cfg["model"]["num_classes"], 8)
+        save_samples(model.sample(len(labels), seed=cfg["seed"], labels=labels), out / "samples.png", columns=8)
+    else:
+        samples = model.sample(tcfg["eval_samples"] if dataset.kind == "points" else 64, seed=cfg["seed"])
+        save_samples(samples, out / "samples.png", centers, title=title)
     return Run(model, cfg, out, step, last, evaluation)

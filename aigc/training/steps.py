@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Callable
+
 from .. import losses
-from ..backend import Backend, Net, Tensor
+from ..backend import Backend, Tensor
 from ..optim import Adam
 
 
@@ -17,38 +20,87 @@ def pack(backend: Backend, x: Tensor, size: int) -> Tensor:
     return backend.ops.reshape(x, (-1, size * per_sample))
 
 
+@dataclass(frozen=True)
+class GANSettings:
+    loss: str
+    pack: int = 1
+    n_critic: int = 1  # discriminator updates per generator update
+    gp_weight: float = 0.0  # WGAN-GP's lambda; 0 = no gradient penalty
+    ema_decay: float = 0.0  # generator weight average; 0 = none
+
+
+@dataclass(frozen=True)
+class GANParts:
+    """What a GAN step needs from a model: how to generate and judge (labels may be None),
+    the two optimizers and the generator's EMA copy (a list of (average, live) pairs)."""
+
+    generate: Callable[[Tensor, Tensor | None, bool], Tensor]
+    discriminate: Callable[[Tensor, Tensor | None, bool], Tensor]
+    g_opt: Adam
+    d_opt: Adam
+    ema: list = field(default_factory=list)
+
+
 def gan_step(
-    backend: Backend, G: Net, D: Net, g_opt: Adam, d_opt: Adam, loss: str, packing: int, real: Tensor, z: Tensor
+    backend: Backend, parts: GANParts, settings: GANSettings, real: Tensor, z: Tensor,
+    labels: Tensor | None = None, alpha: Tensor | None = None,
 ) -> dict[str, Tensor]:
-    """One alternating update: the discriminator first, then the generator on the same z."""
-    ops = backend.ops
-    fake = ops.stop_gradient(G(z, training=True))
+    """`n_critic` discriminator updates on consecutive slices of the batch (real rows, noise,
+    interpolation weights), then one generator update with the last slice's noise (with one
+    critic step: the same z for both). Conditional models generate with the real labels."""
+    ops, s = backend.ops, settings
+    rows = int(real.shape[0]) // s.n_critic
 
-    def d_objective():
-        d_real, d_fake = D(pack(backend, real, packing), training=True), D(pack(backend, fake, packing), training=True)
-        return losses.discriminator_loss(ops, loss, d_real, d_fake), {}
+    def judge(x, y):
+        return parts.discriminate(pack(backend, x, s.pack), y, True)
 
-    d_loss, _, d_grads = backend.value_and_grad(d_objective, d_opt.params)
-    d_opt.apply(d_grads)
+    aux: dict[str, Tensor] = {}
+    for i in range(s.n_critic):
+        part = slice(i * rows, (i + 1) * rows)
+        r, zi = real[part], z[part]
+        y = None if labels is None else labels[part]
+        fake = ops.stop_gradient(parts.generate(zi, y, True))
+
+        def d_objective(r=r, y=y, fake=fake, part=part):
+            loss = losses.discriminator_loss(ops, s.loss, judge(r, y), judge(fake, y))
+            if not s.gp_weight:
+                return loss, {}
+            a = alpha[part]
+            gp = losses.gradient_penalty(backend, lambda x: judge(x, y), a * r + (1.0 - a) * fake)
+            return loss + s.gp_weight * gp, {"gp": gp}
+
+        d_loss, aux, d_grads = backend.value_and_grad(d_objective, parts.d_opt.params)
+        parts.d_opt.apply(d_grads)
 
     def g_objective():
-        return losses.generator_loss(ops, loss, D(pack(backend, G(z, training=True), packing), training=True)), {}
+        return losses.generator_loss(ops, s.loss, judge(parts.generate(zi, y, True), y)), {}
 
-    g_loss, _, g_grads = backend.value_and_grad(g_objective, g_opt.params)
-    g_opt.apply(g_grads)
-    return {"d_loss": d_loss, "g_loss": g_loss}
+    g_loss, _, g_grads = backend.value_and_grad(g_objective, parts.g_opt.params)
+    parts.g_opt.apply(g_grads)
+    ema_update(backend, parts.ema, s.ema_decay)
+    return {"d_loss": d_loss, "g_loss": g_loss, **aux}
+
+
+def ema_update(backend: Backend, pairs: list, decay: float) -> None:
+    """average <- decay * average + (1 - decay) * live for weights; statistics are copied."""
+    for average, live, trainable in pairs:
+        backend.assign(average, decay * average + (1.0 - decay) * live if trainable else live)
+
+
+Coder = Callable[[Tensor, Tensor | None, bool], Tensor]  # (input, labels or None, training) -> output
 
 
 def vae_objective(
-    backend: Backend, E: Net, Dec: Net, x: Tensor, eps: Tensor, beta: float, likelihood: str, std: float, training: bool
+    backend: Backend, encode: Coder, decode: Coder, x: Tensor, eps: Tensor, beta: float, likelihood: str,
+    std: float, training: bool, labels: Tensor | None = None,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """Negative ELBO averaged over the batch: reconstruction NLL + beta * KL (nats)."""
     ops = backend.ops
-    h = E(x, training=training)
+    h = encode(x, labels, training)
     k = int(h.shape[-1]) // 2
     mu, logvar = h[:, :k], h[:, k:]
     z = mu + ops.exp(0.5 * logvar) * eps
-    out = Dec(z, training=training)
+    out = decode(z, labels, training)
     if likelihood == "bernoulli":
         rec = losses.bernoulli_nll(ops, x, out)
     else:
@@ -59,10 +111,11 @@ def vae_objective(
 
 
 def vae_step(
-    backend: Backend, E: Net, Dec: Net, opt: Adam, beta: float, likelihood: str, std: float, x: Tensor, eps: Tensor
+    backend: Backend, encode: Coder, decode: Coder, opt: Adam, beta: float, likelihood: str, std: float,
+    x: Tensor, eps: Tensor, labels: Tensor | None = None,
 ) -> dict[str, Tensor]:
     loss, aux, grads = backend.value_and_grad(
-        lambda: vae_objective(backend, E, Dec, x, eps, beta, likelihood, std, training=True), opt.params
+        lambda: vae_objective(backend, encode, decode, x, eps, beta, likelihood, std, True, labels), opt.params
     )
     opt.apply(grads)
     return {"loss": loss, **aux}

@@ -52,7 +52,17 @@ class TensorFlowBackend:
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(params)
             loss, aux = loss_fn()
-        return loss, aux, tape.gradient(loss, params)
+        # An unused parameter gets zeros; an embedding's gradient arrives as IndexedSlices: made dense.
+        grads = tape.gradient(loss, params, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        return loss, aux, [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
+
+    def input_gradient(self, fn, x):
+        """An inner tape; an enclosing tape records its gradient ops, so the result is
+        differentiable with respect to the network's variables."""
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(x)
+            out = tf.reduce_sum(fn(x))
+        return tape.gradient(out, x)
 
     def compile(self, fn: Callable, mode: str) -> Callable:
         """`auto`: tf.function; `xla`: tf.function(jit_compile=True); `none`: eager."""

@@ -13,6 +13,7 @@ import tensorflow as tf
 from aigc import layers as L
 
 from .batchnorm import PinnedBatchNorm
+from .layers import MaskedDropout, SNConv2D, SNDense
 
 
 def _activation(layer: L.Activation) -> keras.layers.Layer:
@@ -23,9 +24,28 @@ def _activation(layer: L.Activation) -> keras.layers.Layer:
     return keras.layers.Activation(layer.kind)
 
 
-def _layer(layer: L.Layer) -> keras.layers.Layer:
+def _layers(layer: L.Layer, shape: tuple[int, ...]) -> tuple[list[keras.layers.Layer], keras.layers.Layer]:
+    """The Keras layers for one spec layer (explicit padding or cropping around a "valid"
+    convolution), and the one among them that holds its tensors."""
     if isinstance(layer, L.Dense):
-        return keras.layers.Dense(layer.units, use_bias=layer.bias)
+        main = (SNDense if layer.spectral_norm else keras.layers.Dense)(layer.units, use_bias=layer.bias)
+        return [main], main
+    if isinstance(layer, L.Conv2d):
+        cls = SNConv2D if layer.spectral_norm else keras.layers.Conv2D
+        main = cls(layer.filters, layer.kernel, strides=layer.stride, padding="valid", use_bias=layer.bias)
+        pads = layer.pads(shape)
+        return ([keras.layers.ZeroPadding2D(pads)] if any(map(any, pads)) else []) + [main], main
+    if isinstance(layer, L.ConvTranspose2d):
+        main = keras.layers.Conv2DTranspose(
+            layer.filters, layer.kernel, strides=layer.stride, padding="valid", use_bias=layer.bias
+        )
+        crops = layer.crops(shape)
+        return [main] + ([keras.layers.Cropping2D(crops)] if any(map(any, crops)) else []), main
+    single = _single(layer)
+    return [single], single
+
+
+def _single(layer: L.Layer) -> keras.layers.Layer:
     if isinstance(layer, L.BatchNorm):
         return PinnedBatchNorm(layer.momentum, layer.eps)
     if isinstance(layer, L.Activation):
@@ -34,11 +54,19 @@ def _layer(layer: L.Layer) -> keras.layers.Layer:
         return keras.layers.Reshape(layer.shape)
     if isinstance(layer, L.Flatten):
         return keras.layers.Flatten()
+    if isinstance(layer, L.Embedding):
+        return keras.layers.Embedding(layer.num, layer.dim)
+    if isinstance(layer, L.Dropout):
+        return MaskedDropout(layer.rate)
     raise TypeError(f"the tensorflow backend cannot build {type(layer).__name__}")
 
 
+_KERNEL = (("kernel", "kernel", True), ("bias", "bias", True), ("sn_u", "sn_u", False))
 _ATTRS = {
-    L.Dense: (("kernel", "kernel", True), ("bias", "bias", True)),
+    L.Dense: _KERNEL,
+    L.Conv2d: _KERNEL,
+    L.ConvTranspose2d: _KERNEL,
+    L.Embedding: (("embeddings", "embeddings", True),),
     L.BatchNorm: (
         ("gamma", "gamma", True),
         ("beta", "beta", True),
@@ -54,17 +82,22 @@ class KerasNet:
     def __init__(self, spec: L.Network, device: str):
         self.spec, self.device = spec, device
         with tf.device(device):
-            built = [_layer(layer) for layer in spec.layers]
-            self.native = keras.Sequential([keras.Input(shape=spec.input_shape), *built])
+            built = [_layers(layer, shape) for layer, shape in zip(spec.layers, spec.shapes())]
+            dtype = "int64" if spec.layers and isinstance(spec.layers[0], L.Embedding) else "float32"
+            inputs = keras.Input(shape=spec.input_shape, dtype=dtype)
+            self.native = keras.Sequential([inputs, *(k for group, _ in built for k in group)])
         self.params: dict[str, tf.Variable] = {}
         self.states: dict[str, tf.Variable] = {}
-        for i, (layer, native) in enumerate(zip(spec.layers, built)):
+        self.dropouts = [main for _, main in built if isinstance(main, MaskedDropout)]
+        for i, (layer, (_, native)) in enumerate(zip(spec.layers, built)):
             for canonical, attr, trainable in _ATTRS.get(type(layer), ()):
                 var = getattr(native, attr, None)
                 if var is not None:
                     (self.params if trainable else self.states)[f"{i}.{canonical}"] = var.value
 
-    def __call__(self, x, training: bool):
+    def __call__(self, x, training: bool, masks: list | None = None):
+        for layer, mask in zip(self.dropouts, masks or [None] * len(self.dropouts)):
+            layer.mask = mask
         return self.native(x, training=training)
 
     def to_canonical(self, name: str, value) -> np.ndarray:

@@ -24,3 +24,10 @@ stop_gradient = tf.stop_gradient
 
 def reshape(x, shape):
     return tf.reshape(x, tuple(shape))
+
+
+relu = tf.nn.relu
+
+
+def concat(xs, axis=-1):
+    return tf.concat(list(xs), axis=axis)

@@ -40,8 +40,16 @@ class TorchBackend:
     def value_and_grad(self, loss_fn, params):
         with torch.enable_grad():
             loss, aux = loss_fn()
-            grads = torch.autograd.grad(loss, list(params))
+            # A parameter the loss does not use (a critic's output bias under the gradient
+            # penalty alone) gets a zero gradient, as in TensorFlow.
+            grads = torch.autograd.grad(loss, list(params), allow_unused=True, materialize_grads=True)
         return loss.detach(), {k: v.detach() for k, v in aux.items()}, list(grads)
+
+    def input_gradient(self, fn, x):
+        with torch.enable_grad():
+            x = x.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(torch.sum(fn(x)), x, create_graph=True)
+        return grad
 
     def compile(self, fn: Callable, mode: str) -> Callable:
         """Steps run under no_grad (gradients are taken inside `value_and_grad` only)."""

@@ -13,6 +13,8 @@ from torch import nn
 
 from aigc import layers as L
 
+from .layers import Crop2d, MaskedDropout, SNConv2d, SNLinear
+
 
 def _to_channels_first(x: torch.Tensor) -> torch.Tensor:
     return x.permute(0, 3, 1, 2) if x.dim() == 4 else x
@@ -52,8 +54,16 @@ class ChannelsLast(nn.Module):
 
 
 # canonical <-> native layout, per tensor kind
-_TO_CANONICAL = {"dense_kernel": lambda a: a.T}
-_FROM_CANONICAL = {"dense_kernel": lambda a: a.T}
+_TO_CANONICAL = {
+    "dense_kernel": lambda a: a.T,  # (out, in) -> (in, out)
+    "conv_kernel": lambda a: a.transpose(2, 3, 1, 0),  # (out, in, kh, kw) -> (kh, kw, in, out)
+    "conv_transpose_kernel": lambda a: a.transpose(2, 3, 1, 0),  # (in, out, kh, kw) -> (kh, kw, out, in)
+}
+_FROM_CANONICAL = {
+    "dense_kernel": lambda a: a.T,
+    "conv_kernel": lambda a: a.transpose(3, 2, 0, 1),
+    "conv_transpose_kernel": lambda a: a.transpose(3, 2, 0, 1),
+}
 
 
 def _activation(layer: L.Activation) -> nn.Module:
@@ -76,17 +86,51 @@ class TorchNet:
         for i, (layer, shape) in enumerate(zip(spec.layers, spec.shapes())):
             modules.append(self._module(i, layer, shape))
         self.native = ChannelsLast(nn.Sequential(*modules)).to(device)
-        self.params = {k: getattr(self.native.body[int(k.split(".")[0])], a) for k, a in self.params.items()}
-        self.states = {k: getattr(self.native.body[int(k.split(".")[0])], a) for k, a in self.states.items()}
+        body = self.native.body
+        self.params = {k: body.get_parameter(f"{k.split('.')[0]}.{a}") for k, a in self.params.items()}
+        self.states = {k: body.get_buffer(f"{k.split('.')[0]}.{a}") for k, a in self.states.items()}
+        self.dropouts = [m for m in body if isinstance(m, MaskedDropout)]
         self.device = device
+
+    def _weights(self, i: int, layer: L.Layer, kind: str, prefix: str = "") -> None:
+        """Canonical names of a kernel layer's tensors -> their attribute paths in module i."""
+        self.params[f"{i}.kernel"] = f"{prefix}weight"
+        self._kinds[f"{i}.kernel"] = kind
+        if layer.bias:
+            self.params[f"{i}.bias"] = f"{prefix}bias"
+        if getattr(layer, "spectral_norm", False):
+            self.states[f"{i}.sn_u"] = f"{prefix}sn_u"
 
     def _module(self, i: int, layer: L.Layer, shape: tuple[int, ...]) -> nn.Module:
         if isinstance(layer, L.Dense):
-            self.params[f"{i}.kernel"] = "weight"
-            self._kinds[f"{i}.kernel"] = "dense_kernel"
-            if layer.bias:
-                self.params[f"{i}.bias"] = "bias"
-            return nn.Linear(shape[0], layer.units, bias=layer.bias)
+            self._weights(i, layer, "dense_kernel")
+            return (SNLinear if layer.spectral_norm else nn.Linear)(shape[0], layer.units, bias=layer.bias)
+        if isinstance(layer, L.Conv2d):
+            (t, b), (lft, r) = layer.pads(shape)
+            symmetric = t == b == lft == r
+            cls = SNConv2d if layer.spectral_norm else nn.Conv2d
+            conv = cls(shape[-1], layer.filters, layer.kernel, layer.stride, padding=t if symmetric else 0, bias=layer.bias)
+            if symmetric:
+                self._weights(i, layer, "conv_kernel")
+                return conv
+            self._weights(i, layer, "conv_kernel", prefix="1.")
+            return nn.Sequential(nn.ZeroPad2d((lft, r, t, b)), conv)
+        if isinstance(layer, L.ConvTranspose2d):
+            (t, b), (lft, r) = layer.crops(shape)
+            symmetric = t == b == lft == r
+            conv = nn.ConvTranspose2d(
+                shape[-1], layer.filters, layer.kernel, layer.stride, padding=t if symmetric else 0, bias=layer.bias
+            )
+            if symmetric:
+                self._weights(i, layer, "conv_transpose_kernel")
+                return conv
+            self._weights(i, layer, "conv_transpose_kernel", prefix="0.")
+            return nn.Sequential(conv, Crop2d(t, b, lft, r))
+        if isinstance(layer, L.Embedding):
+            self.params[f"{i}.embeddings"] = "weight"
+            return nn.Embedding(layer.num, layer.dim)
+        if isinstance(layer, L.Dropout):
+            return MaskedDropout(layer.rate)
         if isinstance(layer, L.BatchNorm):
             self.params.update({f"{i}.gamma": "weight", f"{i}.beta": "bias"})
             self.states.update({f"{i}.running_mean": "running_mean", f"{i}.running_var": "running_var"})
@@ -100,9 +144,11 @@ class TorchNet:
             return Flatten()
         raise TypeError(f"the torch backend cannot build {type(layer).__name__}")
 
-    def __call__(self, x: torch.Tensor, training: bool) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, training: bool, masks: list | None = None) -> torch.Tensor:
         if self.native.training != training:
             self.native.train(training)
+        for module, mask in zip(self.dropouts, masks or [None] * len(self.dropouts)):
+            module.mask = mask
         return self.native(x)
 
     def to_canonical(self, name: str, value: torch.Tensor) -> np.ndarray:

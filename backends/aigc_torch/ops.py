@@ -28,3 +28,10 @@ def reshape(x, shape):
 
 def stop_gradient(x):
     return x.detach()
+
+
+relu = torch.relu
+
+
+def concat(xs, axis=-1):
+    return torch.cat(list(xs), dim=axis)

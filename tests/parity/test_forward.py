@@ -18,12 +18,44 @@ CASES = {
     "leaky_relu": L.Network((7,), (L.Dense(6), L.Activation("leaky_relu", slope=0.2))),
     "tanh": L.Network((7,), (L.Dense(6), L.Activation("tanh"))),
     "sigmoid": L.Network((7,), (L.Dense(6), L.Activation("sigmoid"))),
-    "batchnorm": L.Network((7,), (L.Dense(6), L.BatchNorm(momentum=0.1, eps=1e-5))),
-    "batchnorm_keras_like": L.Network((7,), (L.Dense(6), L.BatchNorm(momentum=0.01, eps=1e-3))),
+    # no bias before BatchNorm: its exact gradient is 0, so the gradient test would compare rounding noise
+    "batchnorm": L.Network((7,), (L.Dense(6, bias=False), L.BatchNorm(momentum=0.1, eps=1e-5))),
+    "batchnorm_keras_like": L.Network((7,), (L.Dense(6, bias=False), L.BatchNorm(momentum=0.01, eps=1e-3))),
     "flatten": L.Network((3, 4, 2), (L.Flatten(), L.Dense(5))),
     "reshape": L.Network((12,), (L.Reshape((2, 3, 2)), L.Flatten(), L.Dense(4))),
     "reshape_out": L.Network((5,), (L.Dense(12), L.Reshape((2, 3, 2)))),
+    # convolutions: symmetric, "same" with the uneven TensorFlow split, "valid", strides
+    "conv_k4_s2_p1": L.Network((8, 8, 3), (L.Conv2d(5, 4, 2, 1),)),
+    "conv_k3_s1_same": L.Network((7, 6, 2), (L.Conv2d(4, 3, 1, "same"),)),
+    "conv_k4_s2_same_odd": L.Network((7, 7, 2), (L.Conv2d(3, 4, 2, "same"), L.Flatten(), L.Dense(2))),
+    "conv_k5_s2_valid_no_bias": L.Network((9, 9, 1), (L.Conv2d(2, 5, 2, "valid", bias=False),)),
+    "conv_transpose_k4_s2_p1": L.Network((4, 4, 3), (L.ConvTranspose2d(2, 4, 2, 1),)),
+    "conv_transpose_k4_s1_same": L.Network((5, 5, 3), (L.ConvTranspose2d(2, 4, 1, "same"),)),
+    "conv_transpose_k3_s2_valid": L.Network((3, 4, 2), (L.ConvTranspose2d(3, 3, 2, "valid"),)),
+    "conv_transpose_k5_s2_same": L.Network((4, 4, 2), (L.ConvTranspose2d(3, 5, 2, "same", bias=False),)),
+    "batchnorm2d": L.Network((5, 5, 3), (L.Conv2d(4, 3, 1, 1, bias=False), L.BatchNorm())),
+    "dcgan_like": L.Network(
+        (6,), (L.Dense(4 * 4 * 3), L.Reshape((4, 4, 3)), L.ConvTranspose2d(2, 4, 2, 1), L.Activation("tanh"),
+               L.Conv2d(3, 4, 2, 1), L.Activation("leaky_relu", 0.2), L.Flatten(), L.Dense(1)),
+    ),
+    "spectral_dense": L.Network((7,), (L.Dense(5, spectral_norm=True),)),
+    "spectral_conv": L.Network((6, 6, 2), (L.Conv2d(3, 3, 2, "same", spectral_norm=True),)),
+    "spectral_conv_asymmetric_pad": L.Network((7, 7, 2), (L.Conv2d(3, 4, 2, "same", spectral_norm=True),)),
+    "embedding": L.Network((), (L.Embedding(10, 4), L.Dense(3))),
+    "dropout": L.Network((7,), (L.Dense(6), L.Dropout(0.3), L.Dense(2))),
+    "dropout_conv": L.Network((4, 4, 2), (L.Conv2d(3, 3, 1, 1), L.Dropout(0.5), L.Flatten(), L.Dense(2))),
 }
+
+
+def _inputs(spec, n=16, seed=1):
+    """A batch for `spec` (integer labels for an Embedding) and its dropout keep-masks."""
+    rng = np.random.default_rng(seed)
+    if spec.layers and isinstance(spec.layers[0], L.Embedding):
+        x = rng.integers(0, spec.layers[0].num, n).astype(np.int64)
+    else:
+        x = rng.normal(size=(n, *spec.input_shape)).astype(np.float32)
+    masks = [(rng.uniform(size=(n, *s)) >= 0.4).astype(np.float32) for s in spec.dropout_shapes()]
+    return x, masks
 
 
 def _weights(spec, seed=0):
@@ -42,16 +74,17 @@ def _weights(spec, seed=0):
 def test_layer_forward(pair, case, training):
     spec = CASES[case]
     weights = _weights(spec)
-    x = np.random.default_rng(1).normal(size=(16, *spec.input_shape)).astype(np.float32)
-    expected, new_state = reference.forward(spec, weights, x, training)
+    x, masks = _inputs(spec)
+    expected, new_state = reference.forward(spec, weights, x, training, masks)
     outputs = {}
     for name, backend in pair.items():
         net = backend.build(spec)
         set_weights(backend, net, weights)
-        outputs[name] = backend.numpy(net(backend.tensor(x), training=training))
+        native_masks = [backend.tensor(m) for m in masks]
+        outputs[name] = backend.numpy(net(backend.tensor(x), training=training, masks=native_masks))
         np.testing.assert_allclose(outputs[name], expected, rtol=FORWARD_RTOL, atol=FORWARD_ATOL, err_msg=f"{name} vs float64 reference")
         after = get_weights(backend, net)
-        for key, value in new_state.items():  # BatchNorm running statistics after a training call
+        for key, value in new_state.items():  # running statistics / spectral norm's u after a training call
             np.testing.assert_allclose(after[key], value, rtol=FORWARD_RTOL, atol=FORWARD_ATOL, err_msg=f"{name} {key}")
     np.testing.assert_allclose(outputs["torch"], outputs["tensorflow"], rtol=FORWARD_RTOL, atol=FORWARD_ATOL)
 
@@ -66,3 +99,29 @@ def test_weights_round_trip(pair):
         assert set(back) == set(weights)
         for k in weights:
             np.testing.assert_array_equal(back[k], weights[k])
+
+
+@pytest.mark.parametrize(
+    "layer, shape",
+    [
+        (L.Conv2d(3, 4, 2, "same"), (7, 7, 2)),
+        (L.Conv2d(3, 3, 1, "same"), (6, 5, 2)),
+        (L.ConvTranspose2d(3, 4, 1, "same"), (5, 5, 2)),
+        (L.ConvTranspose2d(3, 5, 2, "same"), (4, 4, 2)),
+    ],
+    ids=["conv_k4_s2", "conv_k3_s1", "conv_transpose_k4_s1", "conv_transpose_k5_s2"],
+)
+def test_same_padding_is_keras_same(layer, shape):
+    """aigc's written-down "same" rule is Keras' padding="same", so a Keras user's weights
+    load and give the same outputs (and PyTorch gets the same explicit pads)."""
+    keras = pytest.importorskip("keras")
+    spec = L.Network(shape, (layer,))
+    weights = _weights(spec)
+    x = np.random.default_rng(2).normal(size=(3, *shape)).astype(np.float32)
+    cls = keras.layers.Conv2D if isinstance(layer, L.Conv2d) else keras.layers.Conv2DTranspose
+    native = cls(layer.filters, layer.kernel, strides=layer.stride, padding="same")
+    native.build((None, *shape))
+    native.kernel.assign(weights["0.kernel"])
+    native.bias.assign(weights["0.bias"])
+    expected, _ = reference.forward(spec, weights, x, training=False)
+    np.testing.assert_allclose(np.asarray(native(x)), expected, rtol=FORWARD_RTOL, atol=FORWARD_ATOL)

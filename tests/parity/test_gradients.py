@@ -5,8 +5,10 @@ import pytest
 
 from aigc import losses
 from aigc.training.steps import vae_objective
+from aigc.weights import set_weights
 
 from .helpers import build_pair, canonical_grads
+from .test_forward import CASES, _inputs, _weights
 from aigc.parity.tolerances import GRAD_ATOL, GRAD_RTOL
 
 
@@ -17,13 +19,13 @@ def _compare(per_backend: dict[str, dict[str, np.ndarray]]) -> None:
         np.testing.assert_allclose(t[k], f[k], rtol=GRAD_RTOL, atol=GRAD_ATOL, err_msg=k)
 
 
-@pytest.mark.parametrize("loss", ["non_saturating", "minimax"])
+@pytest.mark.parametrize("loss", losses.GAN_LOSSES)
 @pytest.mark.parametrize("g_norm", ["none", "batchnorm"])
 def test_gan_loss_gradients(pair, loss, g_norm):
     built, dataset = build_pair(pair, "mlp_gan", **{"model.loss": loss, "model.g_norm": g_norm})
     rng = np.random.default_rng(7)
     real = dataset.x[:64]
-    z = rng.standard_normal((64, 2)).astype(np.float32)
+    z = rng.standard_normal((64, built["torch"].latent_dim)).astype(np.float32)
     d_grads, g_grads, values = {}, {}, {}
     for name, m in built.items():
         b, ops, G, D = m.backend, m.backend.ops, m.nets["G"], m.nets["D"]
@@ -51,10 +53,31 @@ def test_vae_loss_gradients(pair, beta):
     for name, m in built.items():
         b = m.backend
         loss, aux, g = b.value_and_grad(
-            lambda: vae_objective(b, m.nets["E"], m.nets["Dec"], b.tensor(x), b.tensor(eps), beta, "bernoulli", 1.0, True),
+            lambda: vae_objective(b, m._encode, m._decode, b.tensor(x), b.tensor(eps), beta, "bernoulli", 1.0, True),
             m.optimizers["VAE"].params,
         )
         grads[name] = canonical_grads(m, ["E", "Dec"], g)
         values[name] = float(b.numpy(loss))
     np.testing.assert_allclose(values["torch"], values["tensorflow"], rtol=GRAD_RTOL)
+    _compare(grads)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_layer_gradients(pair, case):
+    """Every layer's parameter gradients agree (training mode, with dropout masks)."""
+    spec = CASES[case]
+    weights = _weights(spec)
+    x, masks = _inputs(spec)
+    probe = np.random.default_rng(5).normal(size=(len(x), *spec.output_shape)).astype(np.float32)
+    grads = {}
+    for name, b in pair.items():
+        net = b.build(spec)
+        set_weights(b, net, weights)
+        keys = list(net.params)
+        native_masks = [b.tensor(m) for m in masks]
+        _, _, g = b.value_and_grad(
+            lambda: (b.ops.sum(net(b.tensor(x), True, masks=native_masks) * b.tensor(probe)), {}),
+            [net.params[k] for k in keys],
+        )
+        grads[name] = {k: net.to_canonical(k, v) for k, v in zip(keys, g)}
     _compare(grads)
