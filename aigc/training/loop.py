@@ -27,11 +27,12 @@ from ..errors import ConfigError, Interrupted, OutOfMemory, TrainingDiverged
 from ..evaluate import evaluate
 from ..models import Model
 from ..plots import save_samples
-from .batches import Batches
+from .feed import Feed
 
 MAX_ROLLBACKS = 3
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal number, as a shell reports it
 RESUME_MUST_MATCH = ("seed", "model", "data", "optim")
+RESUME_MAY_DIFFER = ("data.root", "data.url")  # where the (checksummed) files come from
 
 
 @dataclass
@@ -64,7 +65,7 @@ def build(cfg: dict) -> tuple[Model, data.Dataset, np.random.Generator]:
     return model, dataset, rng
 
 
-def snapshot(model: Model, cfg: dict, step: int, rng: np.random.Generator, batches: Batches) -> checkpoint.Checkpoint:
+def snapshot(model: Model, cfg: dict, step: int, rng: np.random.Generator, batches: Feed) -> checkpoint.Checkpoint:
     """The whole state of a run: what a checkpoint stores and a rollback returns to."""
     return checkpoint.Checkpoint(
         config=cfg,
@@ -79,11 +80,11 @@ def snapshot(model: Model, cfg: dict, step: int, rng: np.random.Generator, batch
     )
 
 
-def _restore(model: Model, ckpt: checkpoint.Checkpoint, n: int, cfg: dict) -> Batches:
+def _restore(model: Model, ckpt: checkpoint.Checkpoint, batches: Feed) -> None:
     """Weights and optimizer state from `ckpt`; the batches continue at its position."""
     model.load_weights(ckpt.weights)
     model.load_optimizer_state(ckpt.optim)
-    return Batches(n, cfg["train"]["batch_size"], cfg["seed"], **ckpt.batches)
+    batches.seek(**ckpt.batches)
 
 
 def _resumable(cfg: dict, directory: Path) -> checkpoint.Checkpoint:
@@ -97,7 +98,8 @@ def _resumable(cfg: dict, directory: Path) -> checkpoint.Checkpoint:
             pairs = {f"{key}.{k}": (mine.get(k), theirs.get(k)) for k in {**mine, **theirs}}
         else:
             pairs = {key: (mine, theirs)}
-        differences += [f"{name}={a!r} (checkpoint: {b!r})" for name, (a, b) in pairs.items() if a != b]
+        differences += [f"{name}={a!r} (checkpoint: {b!r})" for name, (a, b) in pairs.items()
+                        if a != b and name not in RESUME_MAY_DIFFER]
     if differences:
         where = f"the checkpoint in {directory} (step {ckpt.step})"
         raise ConfigError(f"resume: the config differs from {where}: {', '.join(differences)}")
@@ -174,12 +176,12 @@ def train(cfg: dict) -> Run:
     model, dataset, rng = build(cfg)
     tcfg, out = cfg["train"], Path(cfg["out"])
     ckpt_dir = out / "checkpoint"
-    x = model.to_model_range(dataset.x)
-    batches = Batches(len(x), tcfg["batch_size"], cfg["seed"])
+    batches = Feed(dataset, tcfg["batch_size"], cfg["seed"], model.to_model_range)
     good, saved = snapshot(model, cfg, 0, rng, batches), None  # the last good state; its step if on disk
     if cfg["resume"]:
         good = _resumable(cfg, ckpt_dir)
-        batches, saved = _restore(model, good, len(x), cfg), good.step
+        _restore(model, good, batches)
+        saved = good.step
         rng.bit_generator.state = good.rng_state
     out.mkdir(parents=True, exist_ok=True)
     if not cfg["resume"]:
@@ -193,9 +195,9 @@ def train(cfg: dict) -> Run:
     desc = f"{cfg['model']['name']} [{cfg['backend']}]"
     bar = tqdm(total=steps, initial=step, disable=not tcfg["progress"], desc=desc)
     log = _open_log(out / "metrics.jsonl", good.step if cfg["resume"] else None)
-    with bar, log, _deferred_signals() as received:
+    with bar, log, batches, _deferred_signals() as received:
         while step < steps:
-            losses = _step(model, x[batches.next()], rng, tcfg["batch_size"])
+            losses = _step(model, batches.next(), rng, tcfg["batch_size"])
             step += 1
             stopping = bool(received)  # read once: a signal arriving later in this step waits for the next
             due = step == steps or stopping or bool(every and step % every == 0)
@@ -209,7 +211,8 @@ def train(cfg: dict) -> Run:
                         kept = "no checkpoint was written"
                     raise TrainingDiverged(f"{problem}{tried}; {kept}; try a smaller optim.lr")
                 rollbacks += 1
-                batches, step = _restore(model, good, len(x), cfg), good.step  # the generator goes on: fresh noise
+                _restore(model, good, batches)
+                step = good.step  # the generator goes on: fresh noise
                 print(f"aigc: {problem}; rolled back to step {step} ({rollbacks} of {MAX_ROLLBACKS})", file=sys.stderr)
                 bar.n = step
                 continue
@@ -228,7 +231,7 @@ def train(cfg: dict) -> Run:
     if saved != step:  # train.steps=0: the initial state
         checkpoint.save(ckpt_dir, snapshot(model, cfg, step, rng, batches), tcfg["keep_checkpoints"])
 
-    held_out = data.load({**cfg["data"], "split": "test"}, cfg["seed"]) if cfg["data"]["name"] == "digits" else dataset
+    held_out = data.held_out(cfg["data"], cfg["seed"]) or dataset
     evaluation = evaluate(model, held_out, tcfg["eval_samples"], seed=cfg["seed"])
     (out / "eval.json").write_text(json.dumps(evaluation, indent=2) + "\n")
     samples = model.sample(tcfg["eval_samples"] if dataset.kind == "points" else 64, seed=cfg["seed"])
