@@ -44,12 +44,16 @@ def test_vae_mnist_learns_on_both_backends_from_the_same_bits(tmp_path, offline_
 
 def test_resume_with_dynamic_binarisation_is_exact(tmp_path, offline_mnist):
     """8 steps, then a resume to 16, equal 16 steps straight: 5 batches per epoch, so the
-    resumed run starts mid-epoch and crosses two epochs, each batch with its own bits."""
+    resumed run starts mid-epoch and crosses two epochs, each batch with its own bits. The
+    files may have moved in between (another data.root): they are checksummed, the same data."""
     kw = dict(backend="torch", data__subset=500, model__hidden=32, model__latent_dim=4, train__log_every=1,
               train__progress=False, train__eval_samples=10)
     straight = aigc.train(CONFIG, out=str(tmp_path / "straight"), train__steps=16, **kw)
     aigc.train(CONFIG, out=str(tmp_path / "split"), train__steps=8, **kw)
-    resumed = aigc.train(CONFIG, out=str(tmp_path / "split"), train__steps=16, resume=True, **kw)
+    (tmp_path / "moved").mkdir()
+    (tmp_path / "moved" / "mnist").symlink_to(shared_datasets() / "mnist")
+    resumed = aigc.train(CONFIG, out=str(tmp_path / "split"), train__steps=16, resume=True,
+                         data__root=str(tmp_path / "moved"), **kw)
     _assert_same_state(straight.model, resumed.model)
     assert (resumed.out / "metrics.jsonl").read_text() == (straight.out / "metrics.jsonl").read_text()
 
