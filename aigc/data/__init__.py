@@ -1,4 +1,9 @@
-"""Datasets: NumPy arrays produced by the core; each backend moves batches to its device."""
+"""Datasets: NumPy arrays produced by the core; each backend moves batches to its device.
+
+Embedded: the 2-D mixtures `ring8`, `grid25` and scikit-learn's 8x8 `digits`. Downloaded and
+checksummed (`downloaded.py`): `mnist`, `fashion_mnist`, `cifar10`. Images are float32 NHWC
+in [0, 1]; each model maps them to its own range.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import Field, Schema
-from . import mixtures
+from . import downloaded, mixtures
 from .digits import load_digits
 
 _MIXTURE: Schema = {
@@ -21,6 +26,7 @@ SCHEMAS: dict[str, Schema] = {
     "ring8": dict(_MIXTURE),
     "grid25": dict(_MIXTURE),
     "digits": {"split": Field(str, "train", choices=("train", "test", "all"))},
+    **{name: downloaded.SCHEMA for name in downloaded.LOADERS},
 }
 
 
@@ -30,6 +36,7 @@ class Dataset:
     x: np.ndarray  # float32; points (N, 2) or images NHWC in [0, 1]
     kind: str  # "points" or "images"
     labels: np.ndarray | None = None
+    binarize_each_batch: bool = False  # data.binarize=dynamic: the training feed draws the bits
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
@@ -50,4 +57,21 @@ def load(cfg: dict, seed: int) -> Dataset:
         cut = len(x) - DIGITS_TEST_SIZE
         part = {"train": slice(0, cut), "test": slice(cut, None), "all": slice(None)}[cfg["split"]]
         return Dataset(name, x[part], "images", y[part])
+    if name in downloaded.LOADERS:
+        x, y = downloaded.load_images(name, cfg)
+        return Dataset(name, x, "images", y, binarize_each_batch=cfg["binarize"] == "dynamic")
     raise KeyError(name)
+
+
+def held_out(cfg: dict, seed: int) -> Dataset | None:
+    """The test split of the dataset a resolved `data` section names (None if it has none),
+    for evaluation: all of it, binarised once (static) where training binarises each batch."""
+    split = SCHEMAS[cfg["name"]].get("split")
+    if split is None or "test" not in (split.choices or ()):
+        return None
+    test = {**cfg, "split": "test"}
+    if "subset" in cfg:
+        test["subset"] = 0
+    if cfg.get("binarize") == "dynamic":
+        test["binarize"] = "static"
+    return load(test, seed)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import config as config_mod
-from ..training.loop import batches_for, build, labels_for
+from ..training.loop import build, feed_for
 
 FORMAT = "aigc-trace/1"
 SAMPLE_SEED, SAMPLE_COUNT = 1234, 64
@@ -63,21 +63,21 @@ def record(cfg: dict, steps: int, perturb: bool = False, snapshots: list[int] | 
     model.backend.set_determinism(True)
     if perturb:
         perturb_one_ulp(model)
-    x, labels = model.to_model_range(dataset.x), labels_for(model, dataset)
-    batches = batches_for(model, len(x), cfg)
+    feed = feed_for(model, dataset, cfg)  # the training loop's batches (dynamic binarisation included)
     snaps = set(snapshots if snapshots is not None else snapshot_steps(steps))
     rows, names = [], None
     weights, samples = {}, {}
-    for step in range(steps + 1):
-        if step in snaps:
-            weights[step] = model.weights()
-            samples[step] = model.sample(SAMPLE_COUNT, seed=SAMPLE_SEED)
-        if step == steps:
-            break
-        idx = batches.next()
-        metrics = model.train_step(x[idx], rng, None if labels is None else labels[idx])
-        names = names or sorted(metrics)
-        rows.append([float(model.backend.numpy(metrics[k])) for k in names])
+    with feed:
+        for step in range(steps + 1):
+            if step in snaps:
+                weights[step] = model.weights()
+                samples[step] = model.sample(SAMPLE_COUNT, seed=SAMPLE_SEED)
+            if step == steps:
+                break
+            batch, labels = feed.next_labeled()
+            metrics = model.train_step(batch, rng, labels)
+            names = names or sorted(metrics)
+            rows.append([float(model.backend.numpy(metrics[k])) for k in names])
     info = {"backend_version": type(model.backend).info()["version"], "python": platform.python_version(),
             "machine": platform.machine(), "node": platform.node()}
     return Trace(cfg["backend"], cfg["device"], cfg, names or [], np.array(rows, np.float64).reshape(steps, -1),

@@ -27,11 +27,12 @@ from ..errors import ConfigError, Interrupted, OutOfMemory, TrainingDiverged
 from ..evaluate import evaluate
 from ..models import Model
 from ..plots import save_samples
-from .batches import Batches
+from .feed import Feed
 
 MAX_ROLLBACKS = 3
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal number, as a shell reports it
 RESUME_MUST_MATCH = ("seed", "model", "data", "optim")
+RESUME_MAY_DIFFER = ("data.root", "data.url")  # where the (checksummed) files come from
 
 
 @dataclass
@@ -64,7 +65,7 @@ def build(cfg: dict) -> tuple[Model, data.Dataset, np.random.Generator]:
     return model, dataset, rng
 
 
-def snapshot(model: Model, cfg: dict, step: int, rng: np.random.Generator, batches: Batches) -> checkpoint.Checkpoint:
+def snapshot(model: Model, cfg: dict, step: int, rng: np.random.Generator, batches: Feed) -> checkpoint.Checkpoint:
     """The whole state of a run: what a checkpoint stores and a rollback returns to."""
     return checkpoint.Checkpoint(
         config=cfg,
@@ -79,11 +80,11 @@ def snapshot(model: Model, cfg: dict, step: int, rng: np.random.Generator, batch
     )
 
 
-def _restore(model: Model, ckpt: checkpoint.Checkpoint, n: int, cfg: dict) -> Batches:
+def _restore(model: Model, ckpt: checkpoint.Checkpoint, batches: Feed) -> None:
     """Weights and optimizer state from `ckpt`; the batches continue at its position."""
     model.load_weights(ckpt.weights)
     model.load_optimizer_state(ckpt.optim)
-    return batches_for(model, n, cfg, **ckpt.batches)
+    batches.seek(**ckpt.batches)
 
 
 def class_rows(num_classes: int, per_class: int) -> np.ndarray:
@@ -91,18 +92,13 @@ def class_rows(num_classes: int, per_class: int) -> np.ndarray:
     return np.repeat(np.arange(num_classes), per_class)
 
 
-def batches_for(model: Model, n: int, cfg: dict, **position: int) -> Batches:
-    """The run's batch order; a step takes `batch_multiple` batches (WGAN's n_critic)."""
-    return Batches(n, cfg["train"]["batch_size"] * model.batch_multiple, cfg["seed"], **position)
-
-
-def labels_for(model: Model, dataset) -> np.ndarray | None:
-    """The dataset's labels if the model is class-conditional (one line if it has none)."""
-    if not model.conditional:
-        return None
-    if dataset.labels is None:
+def feed_for(model: Model, dataset: data.Dataset, cfg: dict) -> Feed:
+    """The run's batches in the model's range; a step takes `batch_multiple` batches (WGAN's
+    n_critic), and a class-conditional model gets their labels too."""
+    if model.conditional and dataset.labels is None:
         raise ConfigError(f"model {model.cfg['model']['name']} is class-conditional; data {dataset.name} has no labels")
-    return dataset.labels
+    rows = cfg["train"]["batch_size"] * model.batch_multiple
+    return Feed(dataset, rows, cfg["seed"], model.to_model_range, labels=model.conditional)
 
 
 def _resumable(cfg: dict, directory: Path) -> checkpoint.Checkpoint:
@@ -116,7 +112,8 @@ def _resumable(cfg: dict, directory: Path) -> checkpoint.Checkpoint:
             pairs = {f"{key}.{k}": (mine.get(k), theirs.get(k)) for k in {**mine, **theirs}}
         else:
             pairs = {key: (mine, theirs)}
-        differences += [f"{name}={a!r} (checkpoint: {b!r})" for name, (a, b) in pairs.items() if a != b]
+        differences += [f"{name}={a!r} (checkpoint: {b!r})" for name, (a, b) in pairs.items()
+                        if a != b and name not in RESUME_MAY_DIFFER]
     if differences:
         where = f"the checkpoint in {directory} (step {ckpt.step})"
         raise ConfigError(f"resume: the config differs from {where}: {', '.join(differences)}")
@@ -166,7 +163,7 @@ def _deferred_signals() -> Iterator[list[int]]:
 
 
 def _step(
-    model: Model, batch: np.ndarray, rng: np.random.Generator, batch_size: int, labels: np.ndarray | None
+    model: Model, batch: np.ndarray, labels: np.ndarray | None, rng: np.random.Generator, batch_size: int
 ) -> dict[str, float]:
     """One step; its metrics as host floats, every step, for the divergence check."""
     try:
@@ -195,12 +192,12 @@ def train(cfg: dict) -> Run:
     model, dataset, rng = build(cfg)
     tcfg, out = cfg["train"], Path(cfg["out"])
     ckpt_dir = out / "checkpoint"
-    x, labels = model.to_model_range(dataset.x), labels_for(model, dataset)
-    batches = batches_for(model, len(x), cfg)
+    batches = feed_for(model, dataset, cfg)
     good, saved = snapshot(model, cfg, 0, rng, batches), None  # the last good state; its step if on disk
     if cfg["resume"]:
         good = _resumable(cfg, ckpt_dir)
-        batches, saved = _restore(model, good, len(x), cfg), good.step
+        _restore(model, good, batches)
+        saved = good.step
         rng.bit_generator.state = good.rng_state
     out.mkdir(parents=True, exist_ok=True)
     if not cfg["resume"]:
@@ -214,10 +211,9 @@ def train(cfg: dict) -> Run:
     desc = f"{cfg['model']['name']} [{cfg['backend']}]"
     bar = tqdm(total=steps, initial=step, disable=not tcfg["progress"], desc=desc)
     log = _open_log(out / "metrics.jsonl", good.step if cfg["resume"] else None)
-    with bar, log, _deferred_signals() as received:
+    with bar, log, batches, _deferred_signals() as received:
         while step < steps:
-            idx = batches.next()
-            losses = _step(model, x[idx], rng, tcfg["batch_size"], None if labels is None else labels[idx])
+            losses = _step(model, *batches.next_labeled(), rng, tcfg["batch_size"])
             step += 1
             stopping = bool(received)  # read once: a signal arriving later in this step waits for the next
             due = step == steps or stopping or bool(every and step % every == 0)
@@ -231,7 +227,8 @@ def train(cfg: dict) -> Run:
                         kept = "no checkpoint was written"
                     raise TrainingDiverged(f"{problem}{tried}; {kept}; try a smaller optim.lr")
                 rollbacks += 1
-                batches, step = _restore(model, good, len(x), cfg), good.step  # the generator goes on: fresh noise
+                _restore(model, good, batches)
+                step = good.step  # the generator goes on: fresh noise
                 print(f"aigc: {problem}; rolled back to step {step} ({rollbacks} of {MAX_ROLLBACKS})", file=sys.stderr)
                 bar.n = step
                 continue
@@ -250,7 +247,7 @@ def train(cfg: dict) -> Run:
     if saved != step:  # train.steps=0: the initial state
         checkpoint.save(ckpt_dir, snapshot(model, cfg, step, rng, batches), tcfg["keep_checkpoints"])
 
-    held_out = data.load({**cfg["data"], "split": "test"}, cfg["seed"]) if cfg["data"]["name"] == "digits" else dataset
+    held_out = data.held_out(cfg["data"], cfg["seed"]) or dataset
     evaluation = evaluate(model, held_out, tcfg["eval_samples"], seed=cfg["seed"])
     (out / "eval.json").write_text(json.dumps(evaluation, indent=2) + "\n")
     centers = data.mixtures.centers_and_std(dataset.name)[0] if dataset.name in data.mixtures.MIXTURES else None

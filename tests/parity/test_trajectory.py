@@ -6,7 +6,7 @@ import pytest
 
 from aigc import config, models
 from aigc.errors import ConfigError
-from aigc.training.loop import batches_for
+from aigc.training.loop import feed_for
 
 from .helpers import build_pair, tiny_raw
 from aigc.parity.tolerances import CONTROL_FACTOR, TRAJECTORY_LOSS_ATOL, TRAJECTORY_LOSS_RTOL, TRAJECTORY_WEIGHT_ATOL
@@ -17,13 +17,12 @@ STEPS = 20
 
 def run_steps(model, dataset, steps: int, seed: int = 0) -> list[dict[str, float]]:
     rng = np.random.default_rng(seed)
-    x = model.to_model_range(dataset.x)
-    batches = batches_for(model, len(x), model.cfg)
     history = []
-    for _ in range(steps):
-        idx = batches.next()
-        metrics = model.train_step(x[idx], rng, dataset.labels[idx] if model.conditional else None)
-        history.append({k: float(model.backend.numpy(v)) for k, v in metrics.items()})
+    with feed_for(model, dataset, {**model.cfg, "seed": seed}) as feed:
+        for _ in range(steps):
+            batch, labels = feed.next_labeled()
+            metrics = model.train_step(batch, rng, labels)
+            history.append({k: float(model.backend.numpy(v)) for k, v in metrics.items()})
     return history
 
 
