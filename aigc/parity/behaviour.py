@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -20,16 +23,33 @@ from .tolerances import BEHAVIOUR_Z
 METRICS = {"gan": ("modes", "high_quality", "reverse_kl"), "vae": ("negative_elbo",)}
 
 
-def run_seeds(config_path: str, backend: str, seeds: list[int], overrides: list[str] = (), out: str | None = None) -> list[dict]:
-    """The final evaluation of one training run per seed."""
+def run_one(config_path: str, backend: str, seed: int, overrides: list[str] = (), out: str | None = None) -> dict:
+    """The final evaluation of one training run."""
     from ..api import train
 
-    results = []
-    for seed in seeds:
-        run_dir = f"{out or '/tmp/aigc-behaviour'}/{Path(config_path).stem}-{backend}-{seed}"
-        run = train(config_path, *overrides, f"backend={backend}", f"seed={seed}", f"out={run_dir}", "train.progress=false")
-        results.append({"seed": seed, **run.evaluation})
-    return results
+    run_dir = f"{out or '/tmp/aigc-behaviour'}/{Path(config_path).stem}-{backend}-{seed}"
+    run = train(config_path, *overrides, f"backend={backend}", f"seed={seed}", f"out={run_dir}", "train.progress=false")
+    return {"seed": seed, **run.evaluation}
+
+
+def run_seeds(config_path: str, backend: str, seeds: list[int], overrides: list[str] = (), out: str | None = None) -> list[dict]:
+    """The final evaluation of one training run per seed, in this process."""
+    return [run_one(config_path, backend, seed, overrides, out) for seed in seeds]
+
+
+def _single_threaded() -> None:
+    """Worker start-up: one thread per framework (read when the framework is imported), so
+    `jobs` workers share the cores instead of fighting over them."""
+    for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ[var] = "1"
+
+
+def run_parallel(config_path: str, seeds: list[int], overrides: list[str], jobs: int) -> dict[str, list[dict]]:
+    """Every (backend, seed) run in its own fresh single-threaded process, `jobs` at a time."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_single_threaded, max_tasks_per_child=1) as pool:
+        futures = {b: [pool.submit(run_one, config_path, b, s, list(overrides)) for s in seeds] for b in ("torch", "tensorflow")}
+        return {b: [f.result() for f in fs] for b, fs in futures.items()}
 
 
 def summarise(values: list[float]) -> tuple[float, float]:
@@ -57,14 +77,19 @@ def compare_runs(per_backend: dict[str, list[dict]], metrics: tuple[str, ...]) -
     return rows
 
 
-def report(config_paths: list[str], seeds: int, overrides: list[str], out: Path) -> list[dict]:
+def report(config_paths: list[str], seeds: int, overrides: list[str], out: Path, jobs: int = 1) -> list[dict]:
+    """The behaviour table of each config; with jobs > 1, runs go to single-threaded worker
+    processes (faster for small models on a few cores; numerics may differ in the last bits)."""
     from .. import config, models
 
     out.mkdir(parents=True, exist_ok=True)
     tables = []
     for path in config_paths:
         family = models.REGISTRY[config.load(path)["model"]["name"]].family.family
-        per_backend = {b: run_seeds(path, b, list(range(seeds)), overrides) for b in ("torch", "tensorflow")}
+        if jobs > 1:
+            per_backend = run_parallel(path, list(range(seeds)), overrides, jobs)
+        else:
+            per_backend = {b: run_seeds(path, b, list(range(seeds)), overrides) for b in ("torch", "tensorflow")}
         tables.append({"config": path, "seeds": seeds, "overrides": list(overrides), "runs": per_backend,
                        "rows": compare_runs(per_backend, METRICS[family])})
         print(format_rows(tables[-1]), flush=True)

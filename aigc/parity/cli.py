@@ -4,7 +4,7 @@
     aigc parity record CONFIG --backend NAME [--device D] [--steps K] -o FILE [KEY=VALUE ...]
     aigc parity compare A B
     aigc parity divergence CONFIG ... [--steps 500] [-o DIR]          plot + table, torch vs tf
-    aigc parity behaviour CONFIG ... [--seeds 10] [--set KEY=VALUE] [-o DIR]   quality over seeds
+    aigc parity behaviour CONFIG ... [--seeds 10] [--jobs 2] [--set KEY=VALUE] [-o DIR]   quality over seeds
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def _behaviour_parser() -> argparse.ArgumentParser:
     p.add_argument("configs", nargs="+")
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override for every run")
+    p.add_argument("--jobs", type=int, default=1, help="parallel single-threaded worker processes (one per core)")
     p.add_argument("-o", "--output", default="benchmarks/results", help="directory for behaviour.json")
     return p
 
@@ -107,7 +108,7 @@ def main(argv: list[str]) -> int:
         args = _behaviour_parser().parse_args(argv[1:])
         from .behaviour import report as behaviour_report
 
-        tables = behaviour_report(args.configs, args.seeds, args.set, Path(args.output))
+        tables = behaviour_report(args.configs, args.seeds, args.set, Path(args.output), args.jobs)
         return 0 if all(r["agree"] for t in tables for r in t["rows"]) else 1
     args = _run_parser().parse_args(argv)
     a, b = (trace.record(_resolved(args.config, args.overrides, name, args.device), args.steps) for name in args.backends)
