@@ -14,5 +14,6 @@ def evaluate(model: Model, dataset: Dataset | None, n_samples: int, seed: int = 
         centers, std = mixtures.centers_and_std(dataset.name)
         results.update(mode_statistics(model.sample(n_samples, seed=seed), centers, std))
     if model.family == "vae" and dataset is not None:
-        results["negative_elbo"] = model.negative_elbo(dataset.x, seed=seed)
+        labels = dataset.labels if model.conditional else None
+        results["negative_elbo"] = model.negative_elbo(dataset.x, seed=seed, labels=labels)
     return results
