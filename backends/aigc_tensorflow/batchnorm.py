@@ -34,7 +34,8 @@ class PinnedBatchNorm(keras.layers.Layer):
             self.running_var.assign((1.0 - m) * self.running_var + m * var * n / (n - 1.0))
         else:
             mean, var = self.running_mean.value, self.running_var.value
-        return (x - mean) * tf.math.rsqrt(var + self.eps) * self.gamma + self.beta
+        scale = tf.math.rsqrt(var + self.eps) * self.gamma  # per channel, as torch's CPU kernel does:
+        return x * scale + (self.beta - mean * scale)  # two passes over x instead of four
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "eps": self.eps}
