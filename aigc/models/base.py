@@ -95,10 +95,14 @@ class Model:
             prefix = f"{n}."
             opt.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
 
-    def train_step(self, batch: np.ndarray, rng: np.random.Generator) -> dict[str, Tensor]:
-        """One optimisation step on a batch (model range), random inputs drawn from `rng`."""
+    def compiled_step(self) -> Callable[..., dict[str, Tensor]]:
+        """The step compiled as `train.compile` says: (batch tensor, **random input tensors)."""
         if self._compiled is None:
             self._compiled = self.backend.compile(self.step_fn(), self.cfg["train"]["compile"])
+        return self._compiled
+
+    def train_step(self, batch: np.ndarray, rng: np.random.Generator) -> dict[str, Tensor]:
+        """One optimisation step on a batch (model range), random inputs drawn from `rng`."""
         tensor = self.backend.tensor
         inputs = {k: tensor(v) for k, v in self.random_inputs(rng, len(batch)).items()}
-        return self._compiled(tensor(batch), **inputs)
+        return self.compiled_step()(tensor(batch), **inputs)
