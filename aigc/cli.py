@@ -1,4 +1,4 @@
-"""The `aigc` command line: train, sample, backends."""
+"""The `aigc` command line: train, sample, backends, parity, bench."""
 
 from __future__ import annotations
 
@@ -84,6 +84,16 @@ def _backends(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    try:
+        from benchmarks.__main__ import main as bench
+    except ModuleNotFoundError as exc:
+        if exc.name != "benchmarks":
+            raise
+        raise AigcError("aigc bench runs a clone's benchmarks/: pip install -e . in the repository") from None
+    return bench(args.args[1:])  # after the "--" that main() put in
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="aigc", description="GANs and VAEs on PyTorch or TensorFlow, one config flag apart.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -110,10 +120,17 @@ def parser() -> argparse.ArgumentParser:
     from .parity.cli import add_to
 
     add_to(sub)
+    bench = sub.add_parser("bench", help="benchmarks: both backends vs hand-written loops (python -m benchmarks)",
+                           add_help=False)
+    bench.add_argument("args", nargs=argparse.REMAINDER)
+    bench.set_defaults(func=_bench)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:  # all that follows is the benchmark's own (options included)
+        argv = ["bench", "--", *argv[1:]]
     args = parser().parse_args(argv)
     try:
         return args.func(args)

@@ -110,15 +110,19 @@ class Model:
         """A step consumes this many batches of `train.batch_size` (WGAN's n_critic)."""
         return 1
 
+    def compiled_step(self) -> Callable[..., dict[str, Tensor]]:
+        """The step compiled as `train.compile` says: (batch tensor, **input tensors)."""
+        if self._compiled is None:
+            self._compiled = self.backend.compile(self.step_fn(), self.cfg["train"]["compile"])
+        return self._compiled
+
     def train_step(self, batch: np.ndarray, rng: np.random.Generator, labels: np.ndarray | None = None) -> dict[str, Tensor]:
         """One optimisation step on a batch (model range), random inputs drawn from `rng`;
         a conditional model also takes the batch's labels."""
-        if self._compiled is None:
-            self._compiled = self.backend.compile(self.step_fn(), self.cfg["train"]["compile"])
         tensor = self.backend.tensor
         inputs = {k: tensor(v) for k, v in self.random_inputs(rng, len(batch)).items()}
         if self.conditional:
             if labels is None:
                 raise ValueError(f"{self.cfg['model']['name']} is class-conditional: its data needs labels")
             inputs["labels"] = tensor(np.asarray(labels, np.int64))
-        return self._compiled(tensor(batch), **inputs)
+        return self.compiled_step()(tensor(batch), **inputs)

@@ -1,0 +1,90 @@
+"""Model FLOPs of one training step, counted from the neutral specs (no framework).
+
+Only matrix-multiply-class work is counted (Dense now; convolutions plug in with one
+`FORWARD` entry each), because that is what the fp32 GEMM rate measures; activations,
+BatchNorm, losses and Adam are elementwise and left out. A multiply-add is 2 FLOPs.
+
+Per layer and sample, forward: Dense 2 * in * out (Conv2d will be
+2 * kh * kw * cin * cout * Hout * Wout). A backward pass costs per layer the forward's
+FLOPs once for the weight gradient (dW, when the network's weights are trained in this
+pass) and once for the input gradient (dX, unless nothing upstream needs it: the first
+layer of a network whose input needs no gradient). So a network trained on data costs
+2F - F_first backward, one only backpropagated through costs F.
+
+A GAN step (batch B, PacGAN packing p: D sees B/p rows of p samples) counts G once:
+
+    forward   G(z) on B, D(real) and D(fake) on B/p for D's update, D(fake) on B/p for G's
+    backward  D(real), D(fake): dW, no dX (data, and a fake behind stop_gradient)
+              D(fake) in G's update: dX only (D's weights are not updated there)
+              G: dW and dX, but no dX for its first layer (z needs no gradient)
+
+A VAE step (batch B): forward E and Dec on B; backward Dec with dW and dX (the gradient
+flows on into the encoder through z), E with dW but no dX for its first layer.
+
+These are the model's FLOPs, the same for every implementation of a configuration: work an
+implementation repeats (aigc's GAN step runs G(z) twice, see the README) is not counted.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from aigc import layers as L
+
+# layer type -> FLOPs of its forward pass for one sample, given the per-sample input shape
+FORWARD: dict[type, Callable[[object, tuple[int, ...]], int]] = {
+    L.Dense: lambda layer, shape: 2 * shape[0] * layer.units,
+}
+
+
+def layer_flops(net: L.Network) -> list[int]:
+    """Forward FLOPs per sample of every layer of `net` (0 for elementwise/shape layers)."""
+    return [FORWARD[type(layer)](layer, shape) if type(layer) in FORWARD else 0
+            for layer, shape in zip(net.layers, net.shapes())]
+
+
+def forward(net: L.Network) -> int:
+    return sum(layer_flops(net))
+
+
+def backward(net: L.Network, weights: bool, inputs: bool) -> int:
+    """FLOPs per sample of backpropagating through `net`: dW if `weights`, dX wherever a
+    gradient has to flow further (every layer if `inputs`, else all but the first)."""
+    per_layer = [f for f in layer_flops(net) if f]
+    dw = sum(per_layer) if weights else 0
+    if inputs:
+        return dw + sum(per_layer)
+    return dw + (sum(per_layer[1:]) if weights else 0)
+
+
+def gan_step(G: L.Network, D: L.Network, batch: int, pack: int = 1) -> int:
+    rows = batch // pack
+    fwd = batch * forward(G) + 3 * rows * forward(D)
+    bwd = 2 * rows * backward(D, weights=True, inputs=False)
+    bwd += rows * backward(D, weights=False, inputs=True) + batch * backward(G, weights=True, inputs=False)
+    return fwd + bwd
+
+
+def vae_step(E: L.Network, Dec: L.Network, batch: int) -> int:
+    fwd = forward(E) + forward(Dec)
+    bwd = backward(Dec, weights=True, inputs=True) + backward(E, weights=True, inputs=False)
+    return batch * (fwd + bwd)
+
+
+def step_flops(family: str, specs: dict[str, L.Network], batch: int, pack: int = 1) -> int:
+    """Model FLOPs of one training step of a model family ("gan", "vae") on `batch` samples."""
+    if family == "gan":
+        return gan_step(specs["G"], specs["D"], batch, pack)
+    if family == "vae":
+        return vae_step(specs["E"], specs["Dec"], batch)
+    raise ValueError(f"no FLOP accounting for model family {family!r}; add one to benchmarks/flops.py")
+
+
+def config_flops(cfg: dict) -> int:
+    """Model FLOPs of one step of a resolved aigc config at its `train.batch_size`."""
+    from aigc import data, models
+
+    entry = models.REGISTRY[cfg["model"]["name"]]
+    dataset = data.load(cfg["data"], cfg["seed"])
+    specs = entry.architecture(cfg["model"], dataset.sample_shape, dataset.kind)
+    return step_flops(entry.family.family, specs, cfg["train"]["batch_size"], cfg["model"].get("pack", 1))

@@ -1,0 +1,86 @@
+"""What the timer needs from each framework: wait for the device, peak device memory, versions.
+
+Imported only inside a worker process, which imports just the framework it measures.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+
+def set_threads(framework: str, threads: int | None) -> None:
+    """Import the framework (torch before anything else) with `threads` intra-op threads
+    (None: the framework's default, one per core). One thread is steadier on a shared machine."""
+    if framework == "torch":
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)
+        return
+    import tensorflow as tf
+
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def strict_fp32(framework: str) -> None:
+    """No TF32 (TensorFlow's default on Ampere and later GPUs, torch's for cuDNN convolutions):
+    the models' steps and the GEMM reference all run in true fp32. aigc's backends set these
+    switches when they are created, so a worker calls this again after building a model."""
+    if framework == "torch":
+        import torch
+
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        return
+    import tensorflow as tf
+
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+
+
+def tf_device(device: str) -> str:
+    """aigc's device name ("cpu", "cuda", "cuda:1") as TensorFlow names it."""
+    return "/CPU:0" if device == "cpu" else f"/GPU:{device.partition(':')[2] or '0'}"
+
+
+def sync(framework: str, device: str) -> Callable[[], None]:
+    """A function that returns once the device has finished the work queued so far (the CPU
+    runs both frameworks' ops synchronously, so there it does nothing)."""
+    if device == "cpu":
+        return lambda: None
+    if framework == "torch":
+        import torch
+
+        return lambda: torch.cuda.synchronize(device)
+    import tensorflow as tf
+
+    return tf.test.experimental.sync_devices
+
+
+def peak_device_mb(framework: str, device: str) -> float | None:
+    """Peak device memory of this process in MiB; None on the CPU (see peak RSS instead)."""
+    if device == "cpu":
+        return None
+    if framework == "torch":
+        import torch
+
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    import tensorflow as tf
+
+    return tf.config.experimental.get_memory_info(tf_device(device).lstrip("/"))["peak"] / 2**20
+
+
+def info(framework: str, device: str) -> dict:
+    """Version, intra-op threads, and whether (and which) GPU the framework sees."""
+    if framework == "torch":
+        import torch
+
+        gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+        return {"version": torch.__version__, "threads": torch.get_num_threads(), "gpu": gpu}
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name) if gpus else None
+    threads = tf.config.threading.get_intra_op_parallelism_threads() or None  # 0: TensorFlow's default
+    return {"version": tf.__version__, "threads": threads, "gpu": name}

@@ -1,0 +1,125 @@
+"""The hand-written Keras/TensorFlow baseline: the same model as aigc's, written the way a
+Keras user would, without aigc's backends.
+
+`build` turns a neutral spec into a plain `keras.Sequential` of `keras.layers.Dense`,
+`BatchNormalization` (its momentum is the weight of the OLD statistic: 1 - the spec's), ...
+with Keras' default initialisation. The step is one `tf.function` (`jit_compile=True` for
+`compile="xla"`) with `tf.GradientTape` and `keras.optimizers.Adam`, as in the keras.io
+GAN examples:
+
+- GAN: D's update on a fake G(z); then G's update under its own tape, G(z) again (the
+  keras.io DCGAN shape), through the updated D; only G's variables are differentiated.
+- VAE: reparameterised Gaussian encoder, Bernoulli decoder (sigmoid cross-entropy with
+  logits), analytic KL.
+
+Noise is drawn inside the step (`tf.random.normal`). The learning-rate schedule is not
+reproduced: this baseline is for speed, not quality.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from aigc import layers as L  # noqa: E402
+
+from .frameworks import tf_device  # noqa: E402
+
+
+def _layer(layer: L.Layer) -> keras.layers.Layer:
+    if isinstance(layer, L.Dense):
+        return keras.layers.Dense(layer.units, use_bias=layer.bias)
+    if isinstance(layer, L.BatchNorm):
+        return keras.layers.BatchNormalization(momentum=1.0 - layer.momentum, epsilon=layer.eps)
+    if isinstance(layer, L.Activation):
+        if layer.kind == "leaky_relu":
+            return keras.layers.LeakyReLU(negative_slope=layer.slope)
+        return keras.layers.Activation(layer.kind)
+    if isinstance(layer, L.Flatten):
+        return keras.layers.Flatten()
+    if isinstance(layer, L.Reshape):
+        return keras.layers.Reshape(layer.shape)
+    raise TypeError(f"the native Keras baseline cannot build {type(layer).__name__}; add it to benchmarks/native_keras.py")
+
+
+def build(spec: L.Network) -> keras.Sequential:
+    return keras.Sequential([keras.Input(shape=spec.input_shape), *(_layer(layer) for layer in spec.layers)])
+
+
+class Native:
+    """Moves batches to the device and runs the hand-written step."""
+
+    def __init__(self, specs: dict[str, L.Network], cfg: dict, device: str, compile: str):
+        if compile not in ("auto", "none", "xla"):
+            raise ValueError(f"native keras: compile {compile!r}; allowed: auto (tf.function), none (eager), xla")
+        self.device = tf_device(device)
+        with tf.device(self.device):
+            self.nets = {name: build(spec) for name, spec in specs.items()}
+        opt = cfg["optim"]
+        self.adam = dict(learning_rate=opt["lr"], beta_1=opt["beta1"], beta_2=opt["beta2"], epsilon=opt["eps"])
+        self.model = cfg["model"]
+        self.step = self.train_step if compile == "none" else tf.function(self.train_step, jit_compile=compile == "xla")
+
+    def _optimizer(self, variables: list) -> keras.optimizers.Adam:
+        opt = keras.optimizers.Adam(**self.adam)
+        opt.build(variables)
+        return opt
+
+    def batch(self, x: np.ndarray) -> tf.Tensor:
+        with tf.device(self.device):
+            return tf.constant(x)
+
+    def train_step(self, x: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        raise NotImplementedError
+
+
+class GAN(Native):
+    def __init__(self, specs, cfg, device, compile):
+        super().__init__(specs, cfg, device, compile)
+        self.bce = keras.losses.BinaryCrossentropy(from_logits=True)
+        self.d_opt = self._optimizer(self.nets["D"].trainable_variables)
+        self.g_opt = self._optimizer(self.nets["G"].trainable_variables)
+
+    def _packed(self, x):
+        return tf.reshape(x, (tf.shape(x)[0] // self.model["pack"], -1))
+
+    def train_step(self, real):
+        G, D = self.nets["G"], self.nets["D"]
+        z = tf.random.normal((tf.shape(real)[0], self.model["latent_dim"]))
+        fake = G(z, training=True)
+        with tf.GradientTape() as tape:
+            d_real = D(self._packed(real), training=True)
+            d_fake = D(self._packed(fake), training=True)
+            d_loss = self.bce(tf.ones_like(d_real), d_real) + self.bce(tf.zeros_like(d_fake), d_fake)
+        self.d_opt.apply_gradients(zip(tape.gradient(d_loss, D.trainable_variables), D.trainable_variables))
+        with tf.GradientTape() as tape:
+            d_gen = D(self._packed(G(z, training=True)), training=True)
+            g_loss = self.bce(tf.ones_like(d_gen), d_gen)
+        self.g_opt.apply_gradients(zip(tape.gradient(g_loss, G.trainable_variables), G.trainable_variables))
+        return d_loss, g_loss
+
+
+class VAE(Native):
+    def __init__(self, specs, cfg, device, compile):
+        super().__init__(specs, cfg, device, compile)
+        self.variables = self.nets["E"].trainable_variables + self.nets["Dec"].trainable_variables
+        self.opt = self._optimizer(self.variables)
+
+    def train_step(self, x):
+        with tf.GradientTape() as tape:
+            mu, logvar = tf.split(self.nets["E"](x, training=True), 2, axis=1)
+            z = mu + tf.exp(0.5 * logvar) * tf.random.normal(tf.shape(mu))
+            logits = self.nets["Dec"](z, training=True)
+            rec = tf.reduce_sum(tf.reshape(tf.nn.sigmoid_cross_entropy_with_logits(x, logits), (tf.shape(x)[0], -1)), 1)
+            kl = 0.5 * tf.reduce_sum(tf.square(mu) + tf.exp(logvar) - 1.0 - logvar, 1)
+            loss = tf.reduce_mean(rec + self.model["beta"] * kl)
+        self.opt.apply_gradients(zip(tape.gradient(loss, self.variables), self.variables))
+        return (loss,)
+
+
+FAMILIES = {"gan": GAN, "vae": VAE}
