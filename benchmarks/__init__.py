@@ -18,5 +18,10 @@ Modules: runner (plan, processes), report (table, JSON, plot), quality (equal bu
 from pathlib import Path
 
 CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"
-# One config per benchmarked model; dcgan and conv_vae join here when their configs exist.
-DEFAULT_CONFIGS = [CONFIGS_DIR / "gan_ring8.yaml", CONFIGS_DIR / "vae_digits.yaml"]
+# One config per benchmarked model (the MNIST ones read AIGC_DATA_DIR or download).
+DEFAULT_CONFIGS = [
+    CONFIGS_DIR / "gan_ring8.yaml",
+    CONFIGS_DIR / "dcgan_mnist.yaml",
+    CONFIGS_DIR / "vae_digits.yaml",
+    CONFIGS_DIR / "conv_vae_mnist.yaml",
+]

@@ -32,8 +32,22 @@ from typing import Callable
 from aigc import layers as L
 
 # layer type -> FLOPs of its forward pass for one sample, given the per-sample input shape
+def _conv(layer: L.Conv2d, shape: tuple[int, ...]) -> int:
+    """2 * kh * kw * C_in per output element (multiply-adds over the receptive field)."""
+    h, w, _ = L.output_shape(layer, shape)
+    return 2 * layer.kernel * layer.kernel * shape[-1] * layer.filters * h * w
+
+
+def _conv_transpose(layer: L.ConvTranspose2d, shape: tuple[int, ...]) -> int:
+    """Every input pixel scatters a kh x kw x C_out patch: 2 * kh * kw * C_in * C_out per
+    input pixel (the cropped border is computed too)."""
+    return 2 * layer.kernel * layer.kernel * shape[-1] * layer.filters * shape[0] * shape[1]
+
+
 FORWARD: dict[type, Callable[[object, tuple[int, ...]], int]] = {
     L.Dense: lambda layer, shape: 2 * shape[0] * layer.units,
+    L.Conv2d: _conv,
+    L.ConvTranspose2d: _conv_transpose,
 }
 
 

@@ -40,6 +40,11 @@ def _layer(layer: L.Layer) -> keras.layers.Layer:
         if layer.kind == "leaky_relu":
             return keras.layers.LeakyReLU(negative_slope=layer.slope)
         return keras.layers.Activation(layer.kind)
+    if isinstance(layer, (L.Conv2d, L.ConvTranspose2d)):  # a Keras user's padding="same"/"valid"
+        if layer.padding not in ("same", "valid"):
+            raise TypeError("the native Keras baseline writes padding 'same' or 'valid' only")
+        cls = keras.layers.Conv2D if isinstance(layer, L.Conv2d) else keras.layers.Conv2DTranspose
+        return cls(layer.filters, layer.kernel, strides=layer.stride, padding=layer.padding, use_bias=layer.bias)
     if isinstance(layer, L.Flatten):
         return keras.layers.Flatten()
     if isinstance(layer, L.Reshape):
@@ -86,7 +91,8 @@ class GAN(Native):
         self.g_opt = self._optimizer(self.nets["G"].trainable_variables)
 
     def _packed(self, x):
-        return tf.reshape(x, (tf.shape(x)[0] // self.model["pack"], -1))
+        pack = self.model.get("pack", 1)  # PacGAN; conv models have none
+        return x if pack == 1 else tf.reshape(x, (tf.shape(x)[0] // pack, -1))
 
     def train_step(self, real):
         G, D = self.nets["G"], self.nets["D"]

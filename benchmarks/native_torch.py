@@ -42,6 +42,17 @@ def _module(layer: L.Layer, shape: tuple[int, ...]) -> nn.Module:
         return cls(shape[-1], eps=layer.eps, momentum=layer.momentum)
     if isinstance(layer, L.Activation):
         return nn.LeakyReLU(layer.slope) if layer.kind == "leaky_relu" else ACTIVATIONS[layer.kind]()
+    if isinstance(layer, L.Conv2d):  # a PyTorch user's padding=p, or explicit pads where "same" is uneven
+        (t, b), (lft, r) = layer.pads(shape)
+        if t == b == lft == r:
+            return nn.Conv2d(shape[-1], layer.filters, layer.kernel, layer.stride, padding=t, bias=layer.bias)
+        conv = nn.Conv2d(shape[-1], layer.filters, layer.kernel, layer.stride, bias=layer.bias)
+        return nn.Sequential(nn.ZeroPad2d((lft, r, t, b)), conv)
+    if isinstance(layer, L.ConvTranspose2d):
+        (t, b), (lft, r) = layer.crops(shape)
+        if not t == b == lft == r:
+            raise TypeError("the native torch baseline writes symmetric transposed-conv padding only")
+        return nn.ConvTranspose2d(shape[-1], layer.filters, layer.kernel, layer.stride, padding=t, bias=layer.bias)
     if isinstance(layer, L.Flatten):
         return nn.Flatten()
     if isinstance(layer, L.Reshape):
@@ -87,7 +98,8 @@ class GAN(Native):
         self.g_opt, self.g_update = self._optimizer(list(self.nets["G"].parameters()))
 
     def _packed(self, x: torch.Tensor) -> torch.Tensor:
-        return x.reshape(x.shape[0] // self.model["pack"], -1)
+        pack = self.model.get("pack", 1)  # PacGAN; conv models have none
+        return x if pack == 1 else x.reshape(x.shape[0] // pack, -1)
 
     def step(self, real):
         G, D = self.call["G"], self.call["D"]
