@@ -34,6 +34,7 @@ class Recipe:
     batch_size: int = 128
     lr: float = 1e-3  # decays linearly to 0 over the run
     width: int = 32
+    shift: int = -1  # training images move by up to this many pixels (augmentation); -1: side // 14
     seed: int = 0
 
 
@@ -91,6 +92,16 @@ class Classifier:
         return float((self.features_and_probabilities(images)[1].argmax(axis=1) == labels).mean())
 
 
+def translate(x: np.ndarray, rng: np.random.Generator, shift: int) -> np.ndarray:
+    """Each image moved by a random whole-pixel offset in [-shift, shift]^2, zero-filled."""
+    if shift == 0:
+        return x
+    n, h, w = x.shape[:3]
+    padded = np.pad(x, ((0, 0), (shift, shift), (shift, shift), (0, 0)))
+    dy, dx = rng.integers(0, 2 * shift + 1, (2, n))
+    return np.stack([padded[i, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
+
+
 def fit(
     classifier: Classifier, x: np.ndarray, y: np.ndarray, recipe: Recipe, progress: bool = True
 ) -> list[float]:
@@ -106,6 +117,7 @@ def fit(
     opt = Adam(backend, classifier.nets, adam)
     step = backend.compile(lambda xb, yb: classification_step(backend, classifier.nets, opt, xb, yb), "auto")
     eye = np.eye(classifier.num_classes, dtype=np.float32)
+    shift = recipe.shift if recipe.shift >= 0 else x.shape[1] // 14  # MNIST and CIFAR: 2, 8x8 digits: 0
     from tqdm.auto import tqdm
 
     history = []
@@ -115,7 +127,7 @@ def fit(
         bar = tqdm(range(per_epoch), disable=not progress, desc=f"classifier epoch {epoch + 1}/{recipe.epochs}", file=sys.stderr)
         for i in bar:
             rows = order[i * recipe.batch_size : (i + 1) * recipe.batch_size]
-            out = step(backend.tensor(x[rows]), backend.tensor(eye[y[rows]]))
+            out = step(backend.tensor(translate(x[rows], rng, shift)), backend.tensor(eye[y[rows]]))
             total += float(backend.numpy(out["loss"]))
         history.append(total / per_epoch)
     return history
