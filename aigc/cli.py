@@ -1,4 +1,4 @@
-"""The `aigc` command line: train, sample, backends, parity, bench."""
+"""The `aigc` command line: train, sample, eval, classifier train, backends, parity, bench."""
 
 from __future__ import annotations
 
@@ -73,6 +73,34 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from . import data
+    from .api import load
+    from .evaluate import evaluate
+
+    model = load(args.checkpoint, backend=args.backend, device=args.device)
+    cfg = model.cfg
+    held_out = data.held_out(cfg["data"], cfg["seed"]) or data.load(cfg["data"], cfg["seed"])
+    n = args.n or cfg["train"]["eval_samples"]
+    results = evaluate(model, held_out, n, seed=args.seed, iwae_k=args.k if model.family == "vae" else 0,
+                       images=not args.no_images, classifier_dir=args.classifier_dir)
+    print(json.dumps({"checkpoint": str(args.checkpoint), "backend": model.backend.name, **results}, indent=2))
+    return 0
+
+
+def _classifier_train(args: argparse.Namespace) -> int:
+    from . import backend as backends
+    from .metrics import classifier_store
+    from .metrics.classifier import Recipe
+
+    be = backends.get(args.backend, device=args.device)
+    recipe = Recipe(epochs=args.epochs, seed=args.seed)
+    file, info = classifier_store.train_and_save(be, args.dataset, args.dir, recipe, args.data_root, progress=True)
+    sha = classifier_store.sha256_of(file)
+    print(json.dumps({"classifier": str(file), "sha256": sha, "backend": be.name, **info}, indent=2))
+    return 0
+
+
 def _backends(args: argparse.Namespace) -> int:
     from .backend import describe
 
@@ -113,6 +141,29 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--labels", default=None, help="class-conditional models: 7 or 0,3,5 (default: a row per class)")
     s.add_argument("-o", "--output", required=True, help=".npy (raw float32, images NHWC) or .png")
     s.set_defaults(func=_sample)
+
+    e = sub.add_parser("eval", help="evaluate a checkpoint; prints JSON (README, Metrics)")
+    e.add_argument("checkpoint", help="<out>/checkpoint directory or its .safetensors file")
+    e.add_argument("--backend", default=None, help="default: the backend that trained it")
+    e.add_argument("--device", default="cpu")
+    e.add_argument("--n", type=int, default=0, help="samples for sample-based metrics (default: train.eval_samples)")
+    e.add_argument("--k", type=int, default=1000, help="VAEs: importance samples per example of the IWAE NLL (0: skip)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--no-images", action="store_true", help="skip FID, precision/recall and classifier score")
+    e.add_argument("--classifier-dir", default=None, help="default: $AIGC_CLASSIFIER_DIR, else ~/.cache/aigc/classifiers")
+    e.set_defaults(func=_eval)
+
+    c = sub.add_parser("classifier", help="the feature classifier of the image metrics")
+    csub = c.add_subparsers(dest="classifier_command", required=True)
+    ct = csub.add_parser("train", help="train it on a dataset's training split; writes weights and their sha256")
+    ct.add_argument("dataset", help="mnist, fashion_mnist, cifar10 or digits")
+    ct.add_argument("--backend", default="torch")
+    ct.add_argument("--device", default="cpu")
+    ct.add_argument("--epochs", type=int, default=4)
+    ct.add_argument("--seed", type=int, default=0)
+    ct.add_argument("--dir", default=None, help="default: $AIGC_CLASSIFIER_DIR, else ~/.cache/aigc/classifiers")
+    ct.add_argument("--data-root", default="", help="dataset directory (default: $AIGC_DATA_DIR, else ~/.cache/aigc)")
+    ct.set_defaults(func=_classifier_train)
 
     b = sub.add_parser("backends", help="list backends, versions and devices")
     b.set_defaults(func=_backends)

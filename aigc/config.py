@@ -89,6 +89,9 @@ TRAIN: Schema = {
     "compile": Field(str, "auto", choices=("auto", "none", "xla", "torch_compile")),
     "progress": Field(bool, True),
     "eval_samples": Field(int, 2500, minimum=1),
+    "eval_every": Field(int, 0, minimum=0, help="steps between evaluations (metrics.jsonl); 0: only at the end (eval.json)"),
+    "eval_iwae_k": Field(int, 0, minimum=0, help="VAEs: importance samples of the IWAE NLL in evaluations; 0: skip it"),
+    "eval_images": Field(bool, False, help="images: FID, precision/recall and classifier score at evaluation (trains the classifier on first use: minutes); `aigc eval` computes them afterwards"),
     "keep_checkpoints": Field(int, 3, minimum=1, help="newest checkpoints kept in <out>/checkpoint"),
     "on_nonfinite": Field(str, "stop", choices=("stop", "rollback"), help="what a NaN/inf loss or weight does"),
 }

@@ -40,3 +40,7 @@ class Interrupted(AigcError):
     def message(self, resume_command: str) -> str:
         saved = f"{self.signal_name} at step {self.step}: checkpoint saved in {self.directory}"
         return f"{saved}; resume with: {resume_command}"
+
+
+class ClassifierError(AigcError):
+    """The feature classifier of the image metrics is missing, corrupt or does not fit the data."""

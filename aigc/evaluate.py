@@ -1,19 +1,60 @@
-"""Quality numbers for a trained model, computed in NumPy from its samples."""
+"""Quality numbers for a trained model: the one entry point of `aigc eval` and of training's
+evaluations (`train.eval_every`). Everything is computed in NumPy from the model's samples,
+its likelihood terms or a classifier's features (README, "Metrics").
+
+- 2-D mixtures (GANs): PacGAN's modes, high-quality fraction and reverse KL.
+- images: FID, precision and recall (k = 3) and the classifier score, on the features of
+  aigc's own classifier for the dataset (`aigc.metrics.classifier_store`), against the real
+  test split.
+- VAEs: held-out negative ELBO and, with `iwae_k` > 0, the importance-weighted NLL.
+"""
 
 from __future__ import annotations
 
+import numpy as np
+
 from .data import Dataset, mixtures
+from .metrics import classifier_store
+from .metrics.classifier_score import classifier_score
+from .metrics.fid import fid
 from .metrics.modes import mode_statistics
+from .metrics.precision_recall import precision_recall
 from .models import Model
 
 
-def evaluate(model: Model, dataset: Dataset | None, n_samples: int, seed: int = 0) -> dict:
-    """Mixtures: PacGAN's mode statistics; VAEs: held-out negative ELBO (nats)."""
+def image_metrics(model: Model, n_samples: int, seed: int = 0, classifier_dir: str | None = None) -> dict:
+    """FID, precision, recall and classifier score of n samples against the real test split."""
+    data_cfg = model.cfg["data"]
+    root = data_cfg.get("root", "")
+    clf = classifier_store.ensure(model.backend, data_cfg["name"], classifier_dir, root)
+    reference = classifier_store.data_section(data_cfg["name"], "test", root)
+    from . import data
+
+    real = clf.features_and_probabilities(data.load(reference, seed).x)[0]
+    fake, probs = clf.features_and_probabilities(model.sample(n_samples, seed=seed))
+    score, score_std = classifier_score(probs)
+    return {"fid": fid(fake, real), **precision_recall(real, fake), "classifier_score": score,
+            "classifier_score_std": score_std, "image_samples": n_samples}
+
+
+def evaluate(
+    model: Model, dataset: Dataset | None, n_samples: int, seed: int = 0, iwae_k: int = 0,
+    images: bool = True, classifier_dir: str | None = None,
+) -> dict:
+    """Every metric that applies to the model and its held-out `dataset` (see the module doc);
+    `images=False` skips the classifier-based ones."""
     results: dict = {}
-    if model.family == "gan" and dataset is not None and dataset.name in mixtures.MIXTURES:
+    if dataset is None:
+        return results
+    if model.family == "gan" and dataset.name in mixtures.MIXTURES:
         centers, std = mixtures.centers_and_std(dataset.name)
         results.update(mode_statistics(model.sample(n_samples, seed=seed), centers, std))
-    if model.family == "vae" and dataset is not None:
+    if model.family == "vae":
         labels = dataset.labels if model.conditional else None
         results["negative_elbo"] = model.negative_elbo(dataset.x, seed=seed, labels=labels)
-    return results
+        if iwae_k:
+            results["iwae_nll"] = model.iwae_nll(dataset.x, k=iwae_k, seed=seed, labels=labels)
+            results["iwae_k"] = iwae_k
+    if images and dataset.kind == "images":
+        results.update(image_metrics(model, n_samples, seed, classifier_dir))
+    return {k: float(v) if isinstance(v, (float, np.floating)) else v for k, v in results.items()}

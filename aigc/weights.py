@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import Backend, Net
+from .init import initial_weights
+from .layers import Network
 from .errors import CheckpointError
 
 
@@ -25,3 +27,24 @@ def set_weights(backend: Backend, net: Net, weights: dict[str, np.ndarray]) -> N
     variables = {**net.params, **net.states}
     for name, array in weights.items():
         backend.assign(variables[name], net.from_canonical(name, np.asarray(array, np.float32)))
+
+
+# -- several named networks (a model's G and D, a classifier's features and head) ---------
+def initialize_all(backend: Backend, nets: dict[str, Net], specs: dict[str, Network], rng) -> None:
+    """Draw every network's initial weights from the core's generator, in spec order."""
+    for name, spec in specs.items():
+        set_weights(backend, nets[name], initial_weights(spec, rng))
+
+
+def get_all(backend: Backend, nets: dict[str, Net]) -> dict[str, np.ndarray]:
+    """All tensors in canonical layout, named `<net>.<layer>.<tensor>`."""
+    return {f"{n}.{k}": v for n, net in nets.items() for k, v in get_weights(backend, net).items()}
+
+
+def set_all(backend: Backend, nets: dict[str, Net], weights: dict[str, np.ndarray]) -> None:
+    for n, net in nets.items():
+        prefix = f"{n}."
+        try:
+            set_weights(backend, net, {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)})
+        except CheckpointError as exc:
+            raise CheckpointError(f"network {n}: {exc}") from None

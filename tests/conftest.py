@@ -1,4 +1,5 @@
 import os
+import tempfile
 
 import pytest
 
@@ -9,6 +10,8 @@ except ImportError:
     pass
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Feature classifiers trained by tests (image metrics) go to a temporary folder, not ~/.cache.
+os.environ.setdefault("AIGC_CLASSIFIER_DIR", tempfile.mkdtemp(prefix="aigc-classifiers-"))
 
 from aigc import backend as backends  # noqa: E402
 from aigc.errors import BackendUnavailable  # noqa: E402

@@ -32,7 +32,7 @@ def test_vae_mnist_learns_on_both_backends_from_the_same_bits(tmp_path, offline_
     runs = {}
     for backend in ("torch", "tensorflow"):
         runs[backend] = aigc.train(CONFIG, backend=backend, out=str(tmp_path / backend), data__subset=2000,
-                                   train__steps=100, train__log_every=1, train__progress=False)
+                                   train__steps=100, train__log_every=1, train__progress=False, train__eval_images=False)
     losses = {backend: _losses(run) for backend, run in runs.items()}
     for backend, loss in losses.items():
         assert loss.shape == (100,)
@@ -47,7 +47,7 @@ def test_resume_with_dynamic_binarisation_is_exact(tmp_path, offline_mnist):
     resumed run starts mid-epoch and crosses two epochs, each batch with its own bits. The
     files may have moved in between (another data.root): they are checksummed, the same data."""
     kw = dict(backend="torch", data__subset=500, model__hidden=32, model__latent_dim=4, train__log_every=1,
-              train__progress=False, train__eval_samples=10)
+              train__progress=False, train__eval_samples=10, train__eval_images=False)
     straight = aigc.train(CONFIG, out=str(tmp_path / "straight"), train__steps=16, **kw)
     aigc.train(CONFIG, out=str(tmp_path / "split"), train__steps=8, **kw)
     (tmp_path / "moved").mkdir()

@@ -7,11 +7,9 @@ from typing import Callable
 import numpy as np
 
 from ..backend import Backend, Net, Tensor
-from ..errors import CheckpointError
-from ..init import initial_weights
 from ..layers import Network
 from ..optim import Adam, AdamConfig
-from ..weights import get_weights, set_weights
+from ..weights import get_all, initialize_all, set_all
 
 # (model config, per-sample data shape, data kind) -> {network name: spec}
 Architecture = Callable[[dict, tuple, str], dict]
@@ -77,20 +75,14 @@ class Model:
 
     def initialize(self, rng: np.random.Generator) -> None:
         """Draw every network's initial weights from the core's generator, in spec order."""
-        for name, spec in self.specs.items():
-            set_weights(self.backend, self.nets[name], initial_weights(spec, rng))
+        initialize_all(self.backend, self.nets, self.specs, rng)
 
     def weights(self) -> dict[str, np.ndarray]:
         """All tensors in canonical layout, named `<net>.<layer>.<tensor>`."""
-        return {f"{n}.{k}": v for n, net in self.nets.items() for k, v in get_weights(self.backend, net).items()}
+        return get_all(self.backend, self.nets)
 
     def load_weights(self, weights: dict[str, np.ndarray]) -> None:
-        for n, net in self.nets.items():
-            prefix = f"{n}."
-            try:
-                set_weights(self.backend, net, {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)})
-            except CheckpointError as exc:
-                raise CheckpointError(f"network {n}: {exc}") from None
+        set_all(self.backend, self.nets, weights)
 
     def optimizer_state(self) -> dict[str, np.ndarray]:
         return {f"{n}.{k}": v for n, opt in self.optimizers.items() for k, v in opt.state_dict().items()}

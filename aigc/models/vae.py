@@ -10,6 +10,7 @@ import functools
 
 import numpy as np
 
+from ..metrics.likelihood import DEFAULT_K, DEFAULT_ROWS, iwae_nll
 from ..optim import Adam
 from ..training.steps import vae_objective, vae_step
 from .base import Model
@@ -74,6 +75,17 @@ class VAE(Model):
             )
             total += float(self.backend.numpy(loss)) * len(xb)
         return total / len(x)
+
+    def iwae_nll(
+        self, x: np.ndarray, k: int = DEFAULT_K, seed: int = 0, labels: np.ndarray | None = None, rows: int = DEFAULT_ROWS
+    ) -> float:
+        """Importance-weighted NLL estimate (Burda et al.; nats per example) with k samples each
+        (`aigc.metrics.likelihood`); a lower bound on log p(x), so at most the negative ELBO."""
+        _, likelihood, std = self._loss_args()
+        if self.conditional and labels is None:
+            raise ValueError(f"{self.cfg['model']['name']} is class-conditional: pass the labels")
+        labels = labels if self.conditional else None
+        return iwae_nll(self.backend, self._encode, self._decode, self.to_model_range(x), likelihood, std, k, seed, labels, rows)
 
     def decode(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """The decoder's mean for latent codes z, in the data's range."""

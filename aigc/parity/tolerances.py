@@ -61,3 +61,14 @@ def strict_horizon(model_name: str) -> int:
 # rate: z = 12). It is not sensitive enough to flag beta 1 vs beta 4 VAEs with 3 seeds
 # (0.6 nats apart, z = 3.3): behaviour parity bounds differences to the seed spread, no finer.
 BEHAVIOUR_Z = 4.0
+
+# Metrics from the same samples or checkpoint (tests/parity/test_metric_parity.py). The
+# classifier's features and the VAE's likelihood terms agree to the forward tolerance above
+# (float32); FID, the classifier score, the negative ELBO and the IWAE NLL are smooth functions
+# of them computed in float64, so they agree to about the same relative error. 1e-4 leaves
+# headroom for FID's cancellation (|mu1 - mu2|^2 + traces - 2 tr sqrt(...) of terms 10-100x
+# the result) and for the log-sum-exp over k samples.
+METRIC_RTOL = 1e-4
+# Precision and recall count points inside k-NN balls: a point whose distance lies within
+# float32 rounding of a radius may fall on either side. Allowed: this many points per set.
+METRIC_COUNT_FLIPS = 2

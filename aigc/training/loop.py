@@ -186,6 +186,11 @@ def _nonfinite(step: int, losses: dict[str, float], state: checkpoint.Checkpoint
     return None
 
 
+def _evaluate(model: Model, held_out: data.Dataset, cfg: dict) -> dict:
+    t = cfg["train"]
+    return evaluate(model, held_out, t["eval_samples"], cfg["seed"], iwae_k=t["eval_iwae_k"], images=t["eval_images"])
+
+
 def train(cfg: dict) -> Run:
     """Train a resolved config; write config, metrics, samples and checkpoints to `cfg["out"]`.
     With `cfg["resume"]`, continue from the newest checkpoint in `<out>/checkpoint`."""
@@ -211,6 +216,8 @@ def train(cfg: dict) -> Run:
     desc = f"{cfg['model']['name']} [{cfg['backend']}]"
     bar = tqdm(total=steps, initial=step, disable=not tcfg["progress"], desc=desc)
     log = _open_log(out / "metrics.jsonl", good.step if cfg["resume"] else None)
+    held_out = data.held_out(cfg["data"], cfg["seed"]) or dataset
+    evaluation, evaluated_at = {}, None
     with bar, log, batches, _deferred_signals() as received:
         while step < steps:
             losses = _step(model, *batches.next_labeled(), rng, tcfg["batch_size"])
@@ -238,6 +245,10 @@ def train(cfg: dict) -> Run:
                 log.write(json.dumps({"step": step, **last}) + "\n")
                 log.flush()
                 bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()})
+            if tcfg["eval_every"] and step % tcfg["eval_every"] == 0:
+                evaluation, evaluated_at = _evaluate(model, held_out, cfg), step
+                log.write(json.dumps({"step": step, "eval": evaluation}) + "\n")
+                log.flush()
             if state is not None:
                 checkpoint.save(ckpt_dir, state, tcfg["keep_checkpoints"])
                 good, saved = state, step
@@ -247,8 +258,8 @@ def train(cfg: dict) -> Run:
     if saved != step:  # train.steps=0: the initial state
         checkpoint.save(ckpt_dir, snapshot(model, cfg, step, rng, batches), tcfg["keep_checkpoints"])
 
-    held_out = data.held_out(cfg["data"], cfg["seed"]) or dataset
-    evaluation = evaluate(model, held_out, tcfg["eval_samples"], seed=cfg["seed"])
+    if evaluated_at != step:
+        evaluation = _evaluate(model, held_out, cfg)
     (out / "eval.json").write_text(json.dumps(evaluation, indent=2) + "\n")
     centers = data.mixtures.centers_and_std(dataset.name)[0] if dataset.name in data.mixtures.MIXTURES else None
     title = f"{cfg['model']['name']} on {dataset.name} [{cfg['backend']}]"

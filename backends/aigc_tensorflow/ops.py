@@ -29,5 +29,9 @@ def reshape(x, shape):
 relu = tf.nn.relu
 
 
+def logsumexp(x, axis):
+    return tf.reduce_logsumexp(x, axis=axis)
+
+
 def concat(xs, axis=-1):
     return tf.concat(list(xs), axis=axis)

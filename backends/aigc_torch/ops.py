@@ -33,5 +33,9 @@ def stop_gradient(x):
 relu = torch.relu
 
 
+def logsumexp(x, axis):
+    return torch.logsumexp(x, dim=axis)
+
+
 def concat(xs, axis=-1):
     return torch.cat(list(xs), dim=axis)

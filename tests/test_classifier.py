@@ -1,0 +1,69 @@
+"""The feature classifier: trained by the core, stored with a sha256 that is checked on load."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from aigc import backend as backends
+from aigc.errors import ClassifierError
+from aigc.metrics import classifier_store
+from aigc.metrics.classifier import FEATURES, Recipe, specs
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("classifiers")
+    file, info = classifier_store.train_and_save(
+        backends.get("torch"), "digits", directory, Recipe(epochs=3, batch_size=64), progress=False
+    )
+    return directory, file, info
+
+
+def test_spec_features_are_the_penultimate_layer():
+    s = specs((28, 28, 1), 10)
+    assert s["features"].output_shape == (FEATURES,)
+    assert s["head"].output_shape == (10,)
+
+
+def test_trains_on_digits_and_loads_after_the_checksum(stored):
+    directory, file, info = stored
+    assert info["test_accuracy"] > 0.8, info  # 3 epochs on 1,500 8x8 digits
+    assert info["epoch_losses"][-1] < info["epoch_losses"][0]
+    sums = Path(f"{file}.sha256").read_text().split()
+    assert sums == [classifier_store.sha256_of(file), file.name]
+    clf, meta = classifier_store.load(backends.get("tensorflow"), "digits", directory)
+    assert meta["dataset"] == "digits" and meta["backend"] == "torch"
+
+
+def test_a_wrong_checksum_is_a_clear_error(stored, tmp_path):
+    directory, file, _ = stored
+    copy = tmp_path / file.name
+    data = bytearray(file.read_bytes())
+    data[-1] ^= 1  # one flipped bit in the last weight
+    copy.write_bytes(bytes(data))
+    Path(f"{copy}.sha256").write_text(Path(f"{file}.sha256").read_text())
+    with pytest.raises(ClassifierError, match="corrupt or was modified.*aigc classifier train digits"):
+        classifier_store.load(backends.get("torch"), "digits", tmp_path)
+    os.remove(f"{copy}.sha256")
+    with pytest.raises(ClassifierError, match="cannot be verified"):
+        classifier_store.load(backends.get("torch"), "digits", tmp_path)
+
+
+def test_a_missing_classifier_names_the_command(tmp_path):
+    with pytest.raises(ClassifierError, match="aigc classifier train mnist"):
+        classifier_store.load(backends.get("torch"), "mnist", tmp_path)
+
+
+def test_datasets_without_labels_have_no_classifier():
+    with pytest.raises(ClassifierError, match="image metrics need one of"):
+        classifier_store.data_section("ring8", "test")
+
+
+@pytest.mark.slow
+def test_mnist_classifier_reaches_99_percent(tmp_path):
+    """`aigc classifier train mnist` with its defaults (2 epochs, torch): test accuracy >= 99%."""
+    if not os.environ.get("AIGC_DATA_DIR"):
+        pytest.skip("set AIGC_DATA_DIR to a folder with mnist/ (README, Datasets)")
+    _, info = classifier_store.train_and_save(backends.get("torch"), "mnist", tmp_path, progress=False)
+    assert info["test_accuracy"] >= 0.99, info
