@@ -53,3 +53,22 @@ def test_ema_generator_is_the_weight_average(pair):
                 np.testing.assert_allclose(ema, live, err_msg=f"{name} {key}")  # statistics: copied
             else:
                 np.testing.assert_allclose(ema, 0.5 * old + 0.5 * live, rtol=1e-6, atol=1e-7, err_msg=f"{name} {key}")
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3)], ids=["mnist", "cifar10"])
+@pytest.mark.parametrize("model", ["dcgan", "cgan", "conv_vae", "cvae"])
+def test_architectures_fit_mnist_and_cifar(model, shape):
+    """The specs for 28x28 (two upsamplings from 7x7) and 32x32 (three from 4x4) images:
+    G / the decoder output the image; D / the encoder take it (with a label channel)."""
+    from aigc import config, models
+
+    cfg = config.load({"model": {"name": model}, "data": {"name": "digits"}})
+    specs = models.REGISTRY[model].architecture(cfg["model"], shape, "images")
+    out = specs["G"] if "G" in specs else specs["Dec"]
+    judge = specs["D"] if "D" in specs else specs["E"]
+    assert out.output_shape == shape
+    assert judge.input_shape == shape[:2] + (shape[2] + ("D_label" in specs or "E_label" in specs),)
+    assert judge.output_shape == ((1,) if "D" in specs else (2 * cfg["model"]["latent_dim"],))
+    for name in ("D_label", "E_label"):
+        if name in specs:
+            assert specs[name].output_shape == shape[:2] + (1,)
