@@ -27,7 +27,8 @@ def gan_on_digits(tmp_path_factory):
     """A tiny DCGAN on 8x8 digits, trained for a few steps on TensorFlow."""
     out = tmp_path_factory.mktemp("dcgan")
     train(out, "configs/dcgan_mnist.yaml", "backend=tensorflow", "data.name=digits", "model.channels=8",
-          "model.latent_dim=8", "train.steps=20", "train.batch_size=32", "train.eval_samples=300")
+          "model.latent_dim=8", "train.steps=20", "train.batch_size=32", "train.eval_samples=300",
+          "train.eval_images=true")
     return out
 
 

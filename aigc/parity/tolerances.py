@@ -11,7 +11,10 @@ near zero, where relative error is meaningless.
 FORWARD_RTOL = 1e-5
 FORWARD_ATOL = 1e-6
 
-# Gradients go through one more GEMM per layer (transposed), same reasoning.
+# Gradients go through one more GEMM per layer (transposed), same reasoning. The absolute
+# floor is relative to the largest entry of the same tensor: an entry that is a sum of
+# large cancelling terms (BatchNorm's gamma over N*H*W positions) is only as exact as
+# those terms; measured 8e-6 on an entry of 0.06 beside entries of 26 (3e-7 of the scale).
 GRAD_RTOL = 1e-5
 GRAD_ATOL = 1e-6
 
@@ -24,14 +27,21 @@ TRAJECTORY_LOSS_RTOL = 1e-4
 TRAJECTORY_LOSS_ATOL = 1e-5
 TRAJECTORY_WEIGHT_ATOL = 1e-4
 
-# The trajectory test also runs torch from initial weights moved by one ulp (the control).
+# The trajectory test also runs torch from initial weights each moved by one ulp up or down
+# (the control: rounding-sized differences everywhere, as between two frameworks' kernels).
 # A GAN step occasionally meets a near-tie (a ReLU unit at its kink, an Adam update of a
-# near-zero gradient) where rounding alone decides the branch; from there the control run
-# separates from torch exactly as TensorFlow does (measured on cgan: the same 2.4e-4 at
-# step 17 for both). Past the tolerances above, TensorFlow may differ from torch by at most
-# this many times what the control differs: a real mismatch differs from the first step on,
-# while the control still agrees to rounding.
-CONTROL_FACTOR = 10.0
+# near-zero gradient) where rounding alone decides the branch; from there the run is chaotic
+# (differences grow ~2.5x per step) and the control separates from torch as TensorFlow does
+# (measured on cgan: 2.4e-4 at step 17 for both with a one-ulp control). While the control
+# still agrees within the tolerances above, TensorFlow must too: a real mismatch (a wrong
+# epsilon, slope or layout) shows from the first steps, where the control differs by 0.
+# Once the control has separated, only the order of magnitude is checked: TensorFlow may
+# differ by at most this many times the control's largest separation so far (per loss) or
+# largest element difference (per weight tensor). TensorFlow's rounding enters at every
+# step, the control's only at the start, and with one thread per framework instead of two
+# the ratio was measured up to 11x on cgan, so 10 is too tight and 100 still catches a
+# difference of a different order.
+CONTROL_FACTOR = 100.0
 
 # Sampling from the same checkpoint: one forward pass of G (float32).
 SAMPLE_ATOL = 1e-5
@@ -44,8 +54,11 @@ TRAJECTORY_SAMPLE_ATOL = 1e-4
 # from step 10 on; the first 2e-5 come from Adam dividing near-zero gradients (a ReLU unit
 # at its kink) by sqrt(v) + eps. The small models of tests/parity/test_trajectory.py
 # (lr 1e-3) stay within 1e-4 for 20 steps. vae_digits agrees to 1e-5 for 300 steps.
+# The GAN horizon is 2, not 5: with one thread per framework (other summation orders) the
+# step-1 Adam difference on that one element is 9.2e-5 instead of 2.3e-5, and 2.2e-4 by
+# step 5; the size of that first difference is up to lr, decided by rounding noise.
 # Beyond the horizon, runs are compared at the behaviour level (tests/parity/test_behaviour.py).
-STRICT_HORIZON = {"gan": 5, "vae": 100}
+STRICT_HORIZON = {"gan": 2, "vae": 100}
 
 
 def strict_horizon(model_name: str) -> int:

@@ -55,6 +55,19 @@ def perturb_one_ulp(model) -> None:
     model.load_weights(weights)
 
 
+def perturb_every_ulp(model, seed: int = 0) -> None:
+    """Move every trainable weight by one float32 ulp up or down (random signs from `seed`):
+    a control whose rounding-sized differences are everywhere, as between two frameworks'
+    kernels, rather than in one number."""
+    rng = np.random.default_rng(seed)
+    weights = model.weights()
+    for key, value in weights.items():
+        if key.endswith(("kernel", "bias", "gamma", "beta", "embeddings")):
+            direction = np.where(rng.random(value.shape) < 0.5, -np.inf, np.inf).astype(np.float32)
+            weights[key] = np.nextafter(value, direction).astype(np.float32)
+    model.load_weights(weights)
+
+
 def record(cfg: dict, steps: int, perturb: bool = False, snapshots: list[int] | None = None) -> Trace:
     """Run `steps` training steps of a resolved config, determinism switches on (no TF32),
     and record the trace. `perturb` moves one initial weight by one float32 ulp: the
