@@ -36,6 +36,8 @@ def _labels(text: str | None, model, n: int):
 
     import numpy as np
 
+    from .training.loop import class_rows
+
     if not model.conditional:
         if text is not None:
             raise ConfigError(f"--labels: {model.cfg['model']['name']} is not class-conditional")
@@ -43,7 +45,7 @@ def _labels(text: str | None, model, n: int):
     k = model.cfg["model"]["num_classes"]
     if text is None:
         per_class = math.ceil(n / k)
-        return np.repeat(np.arange(k), per_class)[:n], per_class
+        return class_rows(k, per_class)[:n], per_class
     try:
         wanted = [int(v) for v in text.split(",")]
     except ValueError:

@@ -97,6 +97,22 @@ class Model:
         """Whether the model takes class labels (with its data, and when sampling)."""
         return False
 
+    def with_labels(self, net: str, label_net: str, x: Tensor, labels: Tensor | None, training: bool) -> Tensor:
+        """`nets[net]` on x, with `nets[label_net](labels)` concatenated to x's last axis when
+        there are labels (how every conditional model conditions a network)."""
+        if labels is not None:
+            x = self.backend.ops.concat([x, self.nets[label_net](labels, training=training)], axis=-1)
+        return self.nets[net](x, training=training)
+
+    def sample_labels(self, n: int, labels: np.ndarray | None) -> np.ndarray | None:
+        """The labels for n samples: as given, or 0, 1, 2, ... cycling over the classes for a
+        conditional model; an unconditional model takes none."""
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError(f"{self.cfg['model']['name']} is not class-conditional: it takes no labels")
+            return None
+        return np.arange(n) % self.cfg["model"]["num_classes"] if labels is None else labels
+
     @property
     def batch_multiple(self) -> int:
         """A step consumes this many batches of `train.batch_size` (WGAN's n_critic)."""

@@ -46,7 +46,8 @@ class GAN(Model):
     def settings(self) -> GANSettings:
         m = self.cfg["model"]
         return GANSettings(
-            loss=m["loss"], pack=m.get("pack", 1), n_critic=m["n_critic"], gp_weight=m["gp_weight"], ema_decay=m["ema"]
+            loss=m["loss"], pack=m.get("pack", 1), n_critic=m["n_critic"], gp_weight=m["gp_weight"],
+            ema_decay=float(np.float32(m["ema"])),  # exactly a float32: the same constant on both backends
         )
 
     @property
@@ -89,38 +90,28 @@ class GAN(Model):
         return inputs
 
     # -- the networks, with labels where the model is conditional ----------------------------
-    def _generate(self, z, labels, training: bool, suffix: str = ""):
-        ops = self.backend.ops
-        if labels is not None:
-            z = ops.concat([z, self.nets[f"G_label{suffix}"](labels, training=training)], axis=-1)
-        return self.nets[f"G{suffix}"](z, training=training)
+    def _generate(self, z, labels, training: bool):
+        return self.with_labels("G", "G_label", z, labels, training)
 
     def _discriminate(self, x, labels, training: bool):
-        if labels is not None:
-            x = self.backend.ops.concat([x, self.nets["D_label"](labels, training=training)], axis=-1)
-        return self.nets["D"](x, training=training)
+        return self.with_labels("D", "D_label", x, labels, training)
 
     def step_fn(self):
         opts = self.optimizers
         ema = []
-        if self.settings.ema_decay:
-            decay = float(np.float32(self.settings.ema_decay))
-            for name in self.generator_nets:
-                live, avg = self.nets[name], self.nets[f"{name}_ema"]
-                ema += [(avg.params[k], live.params[k], True) for k in live.params]
-                ema += [(avg.states[k], live.states[k], False) for k in live.states]
-            settings = replace(self.settings, ema_decay=decay)
-        else:
-            settings = self.settings
+        for name in self.generator_nets if self.settings.ema_decay else ():
+            live, avg = self.nets[name], self.nets[f"{name}_ema"]
+            ema += [(avg.params[k], live.params[k], True) for k in live.params]
+            ema += [(avg.states[k], live.states[k], False) for k in live.states]
         parts = GANParts(self._generate, self._discriminate, opts["G"], opts["D"], ema)
-        return functools.partial(gan_step, self.backend, parts, settings)
+        return functools.partial(gan_step, self.backend, parts, self.settings)
 
     def generate(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """G(z) in inference mode (the weight average where there is one), in the data's range."""
         t = self.backend.tensor
         y = None if labels is None else t(np.asarray(labels, np.int64))
         suffix = "_ema" if self.settings.ema_decay else ""
-        out = self._generate(t(np.asarray(z, np.float32)), y, training=False, suffix=suffix)
+        out = self.with_labels(f"G{suffix}", f"G_label{suffix}", t(np.asarray(z, np.float32)), y, training=False)
         return self.from_model_range(self.backend.numpy(out))
 
     def sample(self, n: int, seed: int = 0, labels: np.ndarray | None = None) -> np.ndarray:
@@ -128,8 +119,4 @@ class GAN(Model):
         weights give equal samples on every backend. Conditional models take `labels`
         (default: 0, 1, 2, ... cycling over the classes)."""
         z = np.random.default_rng(seed).standard_normal((n, self.latent_dim), dtype=np.float32)
-        if self.conditional and labels is None:
-            labels = np.arange(n) % self.cfg["model"]["num_classes"]
-        if not self.conditional and labels is not None:
-            raise ValueError(f"{self.cfg['model']['name']} is not class-conditional: it takes no labels")
-        return self.generate(z, labels)
+        return self.generate(z, self.sample_labels(n, labels))

@@ -42,14 +42,10 @@ class VAE(Model):
         return (m["beta"], m["likelihood"], m["std"])
 
     def _encode(self, x, labels, training: bool):
-        if labels is not None:
-            x = self.backend.ops.concat([x, self.nets["E_label"](labels, training=training)], axis=-1)
-        return self.nets["E"](x, training=training)
+        return self.with_labels("E", "E_label", x, labels, training)
 
     def _decode(self, z, labels, training: bool):
-        if labels is not None:
-            z = self.backend.ops.concat([z, self.nets["Dec_label"](labels, training=training)], axis=-1)
-        return self.nets["Dec"](z, training=training)
+        return self.with_labels("Dec", "Dec_label", z, labels, training)
 
     def step_fn(self):
         return functools.partial(vae_step, self.backend, self._encode, self._decode, self.optimizers["VAE"], *self._loss_args())
@@ -98,8 +94,4 @@ class VAE(Model):
     def sample(self, n: int, seed: int = 0, labels: np.ndarray | None = None) -> np.ndarray:
         """Decoder means for z ~ N(0, I) drawn from NumPy's generator seeded with `seed`;
         conditional models take `labels` (default: 0, 1, 2, ... cycling over the classes)."""
-        if self.conditional and labels is None:
-            labels = np.arange(n) % self.cfg["model"]["num_classes"]
-        if not self.conditional and labels is not None:
-            raise ValueError(f"{self.cfg['model']['name']} is not class-conditional: it takes no labels")
-        return self.decode(self.random_inputs(np.random.default_rng(seed), n)["eps"], labels)
+        return self.decode(self.random_inputs(np.random.default_rng(seed), n)["eps"], self.sample_labels(n, labels))
