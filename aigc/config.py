@@ -24,6 +24,7 @@ class Field:
     default: Any
     choices: tuple | None = None
     minimum: float | None = None
+    maximum: float | None = None
     pattern: str | None = None
     help: str = ""
 
@@ -40,6 +41,8 @@ class Field:
             raise ConfigError(f"{key}: {value!r} is not allowed; allowed: {', '.join(map(str, self.choices))}")
         if self.minimum is not None and value < self.minimum:
             raise ConfigError(f"{key}: {value!r} is below the minimum {self.minimum}")
+        if self.maximum is not None and value > self.maximum:
+            raise ConfigError(f"{key}: {value!r} is above the maximum {self.maximum}")
         if self.pattern is not None and not re.fullmatch(self.pattern, value):
             raise ConfigError(f"{key}: {value!r} does not match {self.help or self.pattern}")
         return value

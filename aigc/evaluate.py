@@ -5,7 +5,8 @@ its likelihood terms or a classifier's features (README, "Metrics").
 - 2-D mixtures (GANs): PacGAN's modes, high-quality fraction and reverse KL.
 - images: FID, precision and recall (k = 3) and the classifier score, on the features of
   aigc's own classifier for the dataset (`aigc.metrics.classifier_store`), against the real
-  test split.
+  test split; for class-conditional models also the label accuracy (how often the
+  classifier names the class that was asked for).
 - VAEs: held-out negative ELBO and, with `iwae_k` > 0, the importance-weighted NLL.
 """
 
@@ -23,7 +24,8 @@ from .models import Model
 
 
 def image_metrics(model: Model, n_samples: int, seed: int = 0, classifier_dir: str | None = None) -> dict:
-    """FID, precision, recall and classifier score of n samples against the real test split."""
+    """FID, precision, recall and classifier score of n samples against the real test split;
+    a conditional model's samples (labels 0, 1, 2, ... cycling) also get `label_accuracy`."""
     data_cfg = model.cfg["data"]
     root = data_cfg.get("root", "")
     clf = classifier_store.ensure(model.backend, data_cfg["name"], classifier_dir, root)
@@ -33,8 +35,11 @@ def image_metrics(model: Model, n_samples: int, seed: int = 0, classifier_dir: s
     real = clf.features_and_probabilities(data.load(reference, seed).x)[0]
     fake, probs = clf.features_and_probabilities(model.sample(n_samples, seed=seed))
     score, score_std = classifier_score(probs)
-    return {"fid": fid(fake, real), **precision_recall(real, fake), "classifier_score": score,
-            "classifier_score_std": score_std, "image_samples": n_samples}
+    out = {"fid": fid(fake, real), **precision_recall(real, fake), "classifier_score": score,
+           "classifier_score_std": score_std, "image_samples": n_samples}
+    if model.conditional:
+        out["label_accuracy"] = float(np.mean(probs.argmax(axis=1) == model.sample_labels(n_samples, None)))
+    return out
 
 
 def evaluate(

@@ -72,3 +72,37 @@ def test_architectures_fit_mnist_and_cifar(model, shape):
     for name in ("D_label", "E_label"):
         if name in specs:
             assert specs[name].output_shape == shape[:2] + (1,)
+
+
+@pytest.mark.parametrize("overrides", [{}, {"model.n_critic": 2, "model.loss": "wasserstein", "model.gp_weight": 10.0}],
+                         ids=["plain", "wgan_gp"])
+def test_discriminator_dropout_masks_come_from_the_core(pair, overrides):
+    """`d_dropout`: one keep-mask per Dropout layer for every call of D in the step (real,
+    fake, [interpolates] per critic update, then the generator's), dropping about `rate` of
+    the units; the step's losses change with them, equally on both backends."""
+    from aigc import dropout
+    from aigc.training.steps import d_calls
+
+    rate = 0.3
+    built, dataset = build_pair(pair, "dcgan", **{"model.d_dropout": rate, "model.d_norm": "none", **overrides})
+    plain, _ = build_pair(pair, "dcgan", **{"model.d_norm": "none", **overrides})
+    m = built["torch"]
+    spec, s = m.specs["D"], m.settings
+    assert len(spec.dropout_shapes()) == 3  # after each of the three LeakyReLUs
+    batch = 64
+    keep = m.random_inputs(np.random.default_rng(0), batch)["d_keep"]
+    units = sum(int(np.prod(shape)) for shape in spec.dropout_shapes())
+    assert keep.shape == (d_calls(s), batch // s.n_critic // s.pack, units)
+    assert set(np.unique(keep)) == {0.0, 1.0}
+    assert abs(1.0 - keep.mean() - rate) < 0.01
+    assert [tuple(t.shape) for t in dropout.split(m.backend, spec, m.backend.tensor(keep), 0)] == [
+        (keep.shape[1], *shape) for shape in spec.dropout_shapes()
+    ]
+    x = m.to_model_range(dataset.x[:batch])
+    losses = {}
+    for name in ("torch", "tensorflow"):
+        out = built[name].train_step(x, np.random.default_rng(0))
+        losses[name] = float(built[name].backend.numpy(out["d_loss"]))
+    without = float(plain["torch"].backend.numpy(plain["torch"].train_step(x, np.random.default_rng(0))["d_loss"]))
+    assert abs(losses["torch"] - without) > 1e-4  # the masks reach D
+    np.testing.assert_allclose(losses["tensorflow"], losses["torch"], rtol=1e-4)

@@ -97,12 +97,15 @@ class Model:
         """Whether the model takes class labels (with its data, and when sampling)."""
         return False
 
-    def with_labels(self, net: str, label_net: str, x: Tensor, labels: Tensor | None, training: bool) -> Tensor:
+    def with_labels(
+        self, net: str, label_net: str, x: Tensor, labels: Tensor | None, training: bool, masks: list | None = None
+    ) -> Tensor:
         """`nets[net]` on x, with `nets[label_net](labels)` concatenated to x's last axis when
-        there are labels (how every conditional model conditions a network)."""
+        there are labels (how every conditional model conditions a network); `masks`: the
+        net's dropout keep-masks."""
         if labels is not None:
             x = self.backend.ops.concat([x, self.nets[label_net](labels, training=training)], axis=-1)
-        return self.nets[net](x, training=training)
+        return self.nets[net](x, training=training, masks=masks)
 
     def sample_labels(self, n: int, labels: np.ndarray | None) -> np.ndarray | None:
         """The labels for n samples: as given, or 0, 1, 2, ... cycling over the classes for a

@@ -8,7 +8,9 @@ side 28 is built from 7x7 (two upsamplings), one of side 32 (or any multiple of 
 from __future__ import annotations
 
 from ..config import Field, Schema
-from ..layers import Activation, BatchNorm, Conv2d, ConvTranspose2d, Dense, Embedding, Flatten, Layer, Network, Reshape
+from ..layers import (
+    Activation, BatchNorm, Conv2d, ConvTranspose2d, Dense, Dropout, Embedding, Flatten, Layer, Network, Reshape,
+)
 from .gan import GAN_OPTIONS
 from .mlp import NORMS
 
@@ -22,6 +24,7 @@ DCGAN: Schema = {
     "g_activation": Field(str, "relu", choices=("relu", "leaky_relu"), help="Radford et al.: relu; the Keras tutorial: leaky_relu"),
     "slope": Field(float, 0.2, minimum=0.0, help="LeakyReLU negative slope (D always uses LeakyReLU)"),
     "g_out_stride": Field(int, 2, choices=(1, 2), help="1: upsample to full size, then a stride-1 conv to the image (the Keras tutorial)"),
+    "d_dropout": Field(float, 0.0, minimum=0.0, maximum=0.9, help="Dropout rate after each of D's LeakyReLUs (the TensorFlow tutorial: 0.3); 0 = none"),
     **GAN_OPTIONS,
     "bn_momentum": Field(float, 0.1, minimum=0.0),
     "bn_eps": Field(float, 1e-5, minimum=0.0),
@@ -78,7 +81,8 @@ def dcgan_generator(cfg: dict, sample_shape: tuple[int, ...], input_dim: int) ->
 
 
 def dcgan_discriminator(cfg: dict, input_shape: tuple[int, ...]) -> Network:
-    """Conv (no norm on the first level), [norm], LeakyReLU per level; Flatten; Dense(1) logits."""
+    """Conv (no norm on the first level), [norm], LeakyReLU, [Dropout] per level; Flatten;
+    Dense(1) logits."""
     side, _ = _image(input_shape)
     sn, norm = cfg["d_norm"] == "spectral", cfg["d_norm"]
     layers: list[Layer] = []
@@ -86,6 +90,7 @@ def dcgan_discriminator(cfg: dict, input_shape: tuple[int, ...]) -> Network:
         bn = norm == "batchnorm" and i > 0
         layers += [Conv2d(cfg["channels"] * 2**i, KERNEL, 2, "same", bias=not bn, spectral_norm=sn)]
         layers += [*_norm("batchnorm" if bn else "none", cfg), Activation("leaky_relu", cfg["slope"])]
+        layers += [Dropout(cfg["d_dropout"])] if cfg.get("d_dropout", 0.0) else []
     layers += [Flatten(), Dense(1, spectral_norm=sn)]
     return Network(tuple(input_shape), tuple(layers))
 

@@ -14,10 +14,11 @@ from dataclasses import replace
 
 import numpy as np
 
+from .. import dropout
 from ..config import Field, Schema
 from ..losses import GAN_LOSSES
 from ..optim import Adam
-from ..training.steps import GANParts, GANSettings, gan_step
+from ..training.steps import GANParts, GANSettings, d_calls, gan_step
 from ..weights import get_weights, set_weights
 from .base import Model
 
@@ -87,14 +88,18 @@ class GAN(Model):
         inputs = {"z": rng.standard_normal((n, self.latent_dim), dtype=np.float32)}
         if self.settings.gp_weight:
             inputs["alpha"] = rng.uniform(size=(n,) + (1,) * len(self.sample_shape)).astype(np.float32)
+        s = self.settings
+        keep = dropout.draw(self.specs["D"], rng, d_calls(s), n // s.n_critic // s.pack)
+        if keep is not None:
+            inputs["d_keep"] = keep
         return inputs
 
     # -- the networks, with labels where the model is conditional ----------------------------
     def _generate(self, z, labels, training: bool):
         return self.with_labels("G", "G_label", z, labels, training)
 
-    def _discriminate(self, x, labels, training: bool):
-        return self.with_labels("D", "D_label", x, labels, training)
+    def _discriminate(self, x, labels, training: bool, masks: list | None = None):
+        return self.with_labels("D", "D_label", x, labels, training, masks)
 
     def step_fn(self):
         opts = self.optimizers
@@ -103,7 +108,7 @@ class GAN(Model):
             live, avg = self.nets[name], self.nets[f"{name}_ema"]
             ema += [(avg.params[k], live.params[k], True) for k in live.params]
             ema += [(avg.states[k], live.states[k], False) for k in live.states]
-        parts = GANParts(self._generate, self._discriminate, opts["G"], opts["D"], ema)
+        parts = GANParts(self._generate, self._discriminate, opts["G"], opts["D"], ema, self.specs["D"])
         return functools.partial(gan_step, self.backend, parts, self.settings)
 
     def generate(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:

@@ -39,6 +39,9 @@ VARIANTS = {
         # loss's value and gradients are compared in test_gradients.py instead.
         "spectral": {"model.d_norm": "spectral"},
         "lsgan_ema": {"model.loss": "least_squares", "model.ema": 0.9},
+        # D's dropout keep-masks are drawn by the core: both backends drop the same units.
+        "d_dropout": {"model.d_dropout": 0.3, "model.d_norm": "none"},
+        "d_dropout_gp": {"model.d_dropout": 0.3, "model.d_norm": "none", "model.loss": "wasserstein", "model.gp_weight": 10.0, "model.n_critic": 2},
     },
     "vae": {"bn": {"model.norm": "batchnorm"}, "gaussian_beta4": {"model.likelihood": "gaussian", "model.beta": 4.0}},
 }
