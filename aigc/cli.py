@@ -161,7 +161,9 @@ def parser() -> argparse.ArgumentParser:
     ct.add_argument("dataset", help="mnist, fashion_mnist, cifar10 or digits")
     ct.add_argument("--backend", default="torch")
     ct.add_argument("--device", default="cpu")
-    ct.add_argument("--epochs", type=int, default=4)
+    from .metrics.classifier import Recipe  # no framework behind it
+
+    ct.add_argument("--epochs", type=int, default=Recipe.epochs)
     ct.add_argument("--seed", type=int, default=0)
     ct.add_argument("--dir", default=None, help="default: $AIGC_CLASSIFIER_DIR, else ~/.cache/aigc/classifiers")
     ct.add_argument("--data-root", default="", help="dataset directory (default: $AIGC_DATA_DIR, else ~/.cache/aigc)")

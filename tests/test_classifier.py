@@ -61,12 +61,9 @@ def test_datasets_without_labels_have_no_classifier():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    run=False,
-    reason="issue #5 is open: the default recipe measured 98.95% (4 min 49 s on CPU); not run in CI until it reaches 99%",
-)
 def test_mnist_classifier_reaches_99_percent(tmp_path):
-    """`aigc classifier train mnist` with its defaults (4 epochs, torch): test accuracy >= 99%."""
+    """`aigc classifier train mnist` with its defaults (6 epochs, shifts of up to 1 pixel,
+    torch): test accuracy >= 99% (measured 99.37%; about 5 min on one CPU core)."""
     if not os.environ.get("AIGC_DATA_DIR"):
         pytest.skip("set AIGC_DATA_DIR to a folder with mnist/ (README, Datasets)")
     _, info = classifier_store.train_and_save(backends.get("torch"), "mnist", tmp_path, progress=False)

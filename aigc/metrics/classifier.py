@@ -30,11 +30,11 @@ BATCH = 500  # inference batch
 class Recipe:
     """How a classifier is trained (recorded in its file)."""
 
-    epochs: int = 4
+    epochs: int = 6
     batch_size: int = 128
     lr: float = 1e-3  # decays linearly to 0 over the run
     width: int = 32
-    shift: int = -1  # training images move by up to this many pixels (augmentation); -1: side // 14
+    shift: int = -1  # training images move by up to this many pixels (augmentation); -1: side // 28
     seed: int = 0
 
 
@@ -117,7 +117,7 @@ def fit(
     opt = Adam(backend, classifier.nets, adam)
     step = backend.compile(lambda xb, yb: classification_step(backend, classifier.nets, opt, xb, yb), "auto")
     eye = np.eye(classifier.num_classes, dtype=np.float32)
-    shift = recipe.shift if recipe.shift >= 0 else x.shape[1] // 14  # MNIST and CIFAR: 2, 8x8 digits: 0
+    shift = recipe.shift if recipe.shift >= 0 else x.shape[1] // 28  # MNIST and CIFAR: 1, 8x8 digits: 0
     from tqdm.auto import tqdm
 
     history = []
