@@ -66,6 +66,14 @@ class Backend(Protocol):
     def value_and_grad(
         self, loss_fn: Callable[[], tuple[Tensor, dict]], params: Sequence[Var]
     ) -> tuple[Tensor, dict, list[Tensor]]: ...
+    def forward_for_grad(
+        self, fn: Callable[[], Tensor], params: Sequence[Var]
+    ) -> tuple[Tensor, Callable[[Callable[[Tensor], tuple[Tensor, dict]]], tuple[Tensor, dict, list[Tensor]]]]:
+        """out = fn(), recorded, and `pullback(loss_fn)`: loss_fn(out) with its aux, and the
+        gradient of that loss with respect to `params` through `out` (zeros for unused ones).
+        The same numbers as `value_and_grad(lambda: loss_fn(fn()), params)`, with fn run
+        once: a GAN step judges G(z) in D's update and differentiates it in G's."""
+        ...
     def input_gradient(self, fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
         """d sum(fn(x)) / dx, itself differentiable (for WGAN-GP's gradient penalty)."""
         ...

@@ -14,11 +14,17 @@ steps), t kept as a float32 counter.
 This is PyTorch's `torch.optim.Adam` placement of epsilon (added to the bias-corrected
 sqrt(v)), not Keras' "epsilon hat". The bias-correction powers are running float32
 products so that no backend's pow() rounding enters the trajectory.
+
+The per-tensor update is `update_generic` below, written with the backend's ops. A backend
+may offer `adam_update(params, grads, m, v, coefficients)` that runs the same operations in
+the same order, rounding for rounding, in fewer kernel launches (torch: in-place multi-tensor
+`_foreach` ops; a test holds it bit-identical to `update_generic`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +46,31 @@ class AdamConfig:
     total_steps: int = 0
 
 
+@dataclass(frozen=True)
+class Coefficients:
+    """One step's constants: float32 python floats, or 0-d tensors where they change per step."""
+
+    beta1: float
+    beta2: float
+    one_minus_beta1: float
+    one_minus_beta2: float
+    eps: float
+    lr: Any  # float, or a tensor under the linear schedule
+    c1: Any  # 1 - beta1^t (tensor)
+    c2: Any  # 1 - beta2^t (tensor)
+
+
+def update_generic(backend: Backend, params: list, grads: list, ms: list, vs: list, k: Coefficients) -> None:
+    """The per-tensor update, in the backend's ops (the operation order is the definition)."""
+    assign, sqrt = backend.assign, backend.ops.sqrt
+    for p, g, m, v in zip(params, grads, ms, vs):
+        m_new = k.beta1 * m + k.one_minus_beta1 * g
+        v_new = k.beta2 * v + k.one_minus_beta2 * (g * g)
+        assign(m, m_new)
+        assign(v, v_new)
+        assign(p, p - k.lr * (m_new / k.c1) / (sqrt(v_new / k.c2) + k.eps))
+
+
 class Adam:
     """Adam over the trainable tensors of one or more networks; state lives on the backend."""
 
@@ -58,7 +89,7 @@ class Adam:
         c = self.config
         b1, b2, lr, eps = _f32(c.beta1), _f32(c.beta2), _f32(c.lr), _f32(c.eps)
         one_minus_b1, one_minus_b2 = _f32(1 - np.float32(c.beta1)), _f32(1 - np.float32(c.beta2))
-        assign, sqrt = self.backend.assign, self.backend.ops.sqrt
+        assign = self.backend.assign
         b1t = self.b1t * b1
         b2t = self.b2t * b2
         t = self.t + 1.0
@@ -67,13 +98,12 @@ class Adam:
         assign(self.t, t)
         if c.schedule == "linear":
             lr = lr * (1.0 - (t - 1.0) / float(max(c.total_steps, 1)))
-        c1, c2 = 1.0 - b1t, 1.0 - b2t
-        for p, g, m, v in zip(self.params, grads, self.m, self.v):
-            m_new = b1 * m + one_minus_b1 * g
-            v_new = b2 * v + one_minus_b2 * (g * g)
-            assign(m, m_new)
-            assign(v, v_new)
-            assign(p, p - lr * (m_new / c1) / (sqrt(v_new / c2) + eps))
+        k = Coefficients(b1, b2, one_minus_b1, one_minus_b2, eps, lr, 1.0 - b1t, 1.0 - b2t)
+        fused = getattr(self.backend, "adam_update", None)
+        if fused is not None:
+            fused(self.params, list(grads), self.m, self.v, k)
+        else:
+            update_generic(self.backend, self.params, list(grads), self.m, self.v, k)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Canonical-layout optimizer state, for checkpoints."""

@@ -22,7 +22,7 @@ A VAE step (batch B): forward E and Dec on B; backward Dec with dW and dX (the g
 flows on into the encoder through z), E with dW but no dX for its first layer.
 
 These are the model's FLOPs, the same for every implementation of a configuration: work an
-implementation repeats (aigc's GAN step runs G(z) twice, see the README) is not counted.
+implementation repeats (the keras.io GAN step runs G(z) twice) is not counted.
 """
 
 from __future__ import annotations

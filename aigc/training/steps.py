@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .. import losses
+from .. import dropout, losses
 from ..backend import Backend, Tensor
+from ..layers import Network
 from ..optim import Adam
 
 
@@ -31,51 +32,67 @@ class GANSettings:
 
 @dataclass(frozen=True)
 class GANParts:
-    """What a GAN step needs from a model: how to generate and judge (labels may be None),
-    the two optimizers and the generator's EMA copy (a list of (average, live) pairs)."""
+    """What a GAN step needs from a model: how to generate and judge (labels may be None;
+    `discriminate` takes D's dropout keep-masks or None), the two optimizers, the
+    generator's EMA copy (a list of (average, live) pairs) and D's spec (its Dropout layers)."""
 
     generate: Callable[[Tensor, Tensor | None, bool], Tensor]
-    discriminate: Callable[[Tensor, Tensor | None, bool], Tensor]
+    discriminate: Callable[[Tensor, Tensor | None, bool, list | None], Tensor]
     g_opt: Adam
     d_opt: Adam
     ema: list = field(default_factory=list)
+    d_spec: Network | None = None
+
+
+def d_calls(settings: GANSettings) -> int:
+    """How many times a step calls D: real, fake (and interpolates) per critic update, then
+    once for the generator; each call gets its own dropout keep-masks."""
+    return settings.n_critic * (3 if settings.gp_weight else 2) + 1
 
 
 def gan_step(
     backend: Backend, parts: GANParts, settings: GANSettings, real: Tensor, z: Tensor,
-    labels: Tensor | None = None, alpha: Tensor | None = None,
+    labels: Tensor | None = None, alpha: Tensor | None = None, d_keep: Tensor | None = None,
 ) -> dict[str, Tensor]:
     """`n_critic` discriminator updates on consecutive slices of the batch (real rows, noise,
-    interpolation weights), then one generator update with the last slice's noise (with one
-    critic step: the same z for both). Conditional models generate with the real labels."""
+    interpolation weights), then one generator update on the last slice's G(z), computed
+    once (as the PyTorch DCGAN tutorial does; G is unchanged in between). Conditional models
+    generate with the real labels.
+    `d_keep`: D's dropout keep-masks for every call (`d_calls`), or None."""
     ops, s = backend.ops, settings
     rows = int(real.shape[0]) // s.n_critic
+    per_update = 3 if s.gp_weight else 2
 
-    def judge(x, y):
-        return parts.discriminate(pack(backend, x, s.pack), y, True)
+    def judge(x, y, call):
+        masks = dropout.split(backend, parts.d_spec, d_keep, call) if d_keep is not None else None
+        return parts.discriminate(pack(backend, x, s.pack), y, True, masks)
 
     aux: dict[str, Tensor] = {}
     for i in range(s.n_critic):
         part = slice(i * rows, (i + 1) * rows)
         r, zi = real[part], z[part]
         y = None if labels is None else labels[part]
-        fake = ops.stop_gradient(parts.generate(zi, y, True))
+        if i == s.n_critic - 1:  # G(z) of the last update is recorded once and reused for G's update
+            fake, pullback = backend.forward_for_grad(lambda zi=zi, y=y: parts.generate(zi, y, True), parts.g_opt.params)
+        else:
+            fake = parts.generate(zi, y, True)
+        fake = ops.stop_gradient(fake)
 
-        def d_objective(r=r, y=y, fake=fake, part=part):
-            loss = losses.discriminator_loss(ops, s.loss, judge(r, y), judge(fake, y))
+        def d_objective(r=r, y=y, fake=fake, part=part, call=i * per_update):
+            loss = losses.discriminator_loss(ops, s.loss, judge(r, y, call), judge(fake, y, call + 1))
             if not s.gp_weight:
                 return loss, {}
             a = alpha[part]
-            gp = losses.gradient_penalty(backend, lambda x: judge(x, y), a * r + (1.0 - a) * fake)
+            gp = losses.gradient_penalty(backend, lambda x: judge(x, y, call + 2), a * r + (1.0 - a) * fake)
             return loss + s.gp_weight * gp, {"gp": gp}
 
         d_loss, aux, d_grads = backend.value_and_grad(d_objective, parts.d_opt.params)
         parts.d_opt.apply(d_grads)
 
-    def g_objective():
-        return losses.generator_loss(ops, s.loss, judge(parts.generate(zi, y, True), y)), {}
+    def g_objective(fake):
+        return losses.generator_loss(ops, s.loss, judge(fake, y, s.n_critic * per_update)), {}
 
-    g_loss, _, g_grads = backend.value_and_grad(g_objective, parts.g_opt.params)
+    g_loss, _, g_grads = pullback(g_objective)
     parts.g_opt.apply(g_grads)
     ema_update(backend, parts.ema, s.ema_decay)
     return {"d_loss": d_loss, "g_loss": g_loss, **aux}

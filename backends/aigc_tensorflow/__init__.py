@@ -56,6 +56,22 @@ class TensorFlowBackend:
         grads = tape.gradient(loss, params, unconnected_gradients=tf.UnconnectedGradients.ZERO)
         return loss, aux, [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
 
+    def forward_for_grad(self, fn, params):
+        params = list(params)
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(params)
+            out = fn()
+
+        def pullback(loss_fn):
+            with tf.GradientTape(watch_accessed_variables=False) as inner:
+                inner.watch(out)
+                loss, aux = loss_fn(out)
+            dx = inner.gradient(loss, out)
+            grads = tape.gradient(out, params, output_gradients=dx, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            return loss, aux, [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
+
+        return tf.stop_gradient(out), pullback
+
     def input_gradient(self, fn, x):
         """An inner tape; an enclosing tape records its gradient ops, so the result is
         differentiable with respect to the network's variables."""
