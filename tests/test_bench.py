@@ -57,3 +57,34 @@ def test_benchmark_smoke(tmp_path):
     assert "| gan_ring8 | 8 " in (tmp_path / "bench.md").read_text()
     assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
     assert "| gan_ring8 " in r.stdout
+
+
+def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
+    """`python -m benchmarks.results`: a run whose final checkpoint and evaluation are there is
+    neither trained nor evaluated again; the table has a row per config and backend and
+    the grid rows from a behaviour file."""
+    from benchmarks import results
+
+    gan = {"fid": 512.3, "precision": 0.4, "recall": 0.45, "classifier_score": 5.1}
+    vae = {"negative_elbo": 95.2, "iwae_nll": 90.1}
+    runs = []
+    for config in results.VAE_CONFIGS + results.GAN_CONFIGS + results.CONDITIONAL_CONFIGS:
+        for backend in ("torch", "tensorflow"):
+            run = tmp_path / f"{config}-{backend}"
+            final = results._final_checkpoint(config, run)
+            final.parent.mkdir(parents=True)
+            final.write_bytes(b"")  # never opened: only its name says the run is finished
+            e = vae if config in results.VAE_CONFIGS else dict(gan, **({"label_accuracy": 0.8} if config == "cgan_mnist" else {}))
+            (run / "results-eval.json").write_text(json.dumps(e))
+            runs.append(results.run_one(config, backend, tmp_path, 100, 10, log=lambda m: (_ for _ in ()).throw(AssertionError(m))))
+    grid = [{"config": "configs/gan_grid25.yaml", "seeds": 3, "rows": [
+        {"metric": m, "torch": [v, 0.1], "tensorflow": [v, 0.2]} for m, v in (("modes", 13.0), ("high_quality", 0.6), ("reverse_kl", 0.7))]}]
+    (tmp_path / "behaviour.json").write_text(json.dumps(grid))
+    classifier = {"recipe": {"epochs": 6}, "test_accuracy": 0.9937, "fid_train_test": 12.3, "precision_train_test": 0.86,
+                  "recall_train_test": 0.86, "classifier_score_test": 9.7}
+    table = results.markdown({"n": 100, "k": 10, "backends": ["torch", "tensorflow"], "classifier": classifier,
+                              "runs": runs, "grid": results.grid_rows([tmp_path / "behaviour.json"])})
+    assert "| `vae_mnist` | torch | 95.20 | 90.10 | 86.76" in table
+    assert "| `cgan_mnist` | tensorflow | 512.3 | 0.400 | 0.450 | 5.10 | 80.0% |" in table
+    assert "| `gan_grid25` | 3 | tensorflow | 13.0 ± 0.2 | 60.0% ± 20.0% | 0.700 ± 0.200 |" in table
+    assert "99.37%" in table and table.count("| torch |") == 2 + 3 + 2 + 1  # VAEs, GANs, conditional, grid

@@ -106,3 +106,19 @@ def test_discriminator_dropout_masks_come_from_the_core(pair, overrides):
     without = float(plain["torch"].backend.numpy(plain["torch"].train_step(x, np.random.default_rng(0))["d_loss"]))
     assert abs(losses["torch"] - without) > 1e-4  # the masks reach D
     np.testing.assert_allclose(losses["tensorflow"], losses["torch"], rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_torch_compile_runs_the_conv_gan_step_like_eager(pair):
+    """torch.compile of a DCGAN step (G's channels-last output recorded for G's update)
+    gives eager's losses: it once failed in AOT autograd's view replay."""
+    pytest.importorskip("torch")
+    losses = {}
+    for mode in ("none", "torch_compile"):
+        built, dataset = build_pair({"torch": pair["torch"]}, "dcgan", **{"train.compile": mode})
+        m, rng = built["torch"], np.random.default_rng(0)
+        x = m.to_model_range(dataset.x[:16])
+        losses[mode] = [{k: float(m.backend.numpy(v)) for k, v in m.train_step(x, rng).items()} for _ in range(2)]
+    for eager, compiled in zip(losses["none"], losses["torch_compile"]):
+        for key in eager:
+            assert compiled[key] == pytest.approx(eager[key], rel=1e-4, abs=1e-6), (key, losses)

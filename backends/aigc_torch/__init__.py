@@ -58,7 +58,10 @@ class TorchBackend:
                 grads = torch.autograd.grad(out, params, grad_outputs=dx, allow_unused=True, materialize_grads=True)
             return loss.detach(), {k: v.detach() for k, v in aux.items()}, list(grads)
 
-        return out.detach(), pullback
+        # clone(): a channels-last image is a permuted view of the conv's output, and
+        # torch.compile (2.13) fails to replay a detached alias of it when it leaves the
+        # compiled region ("incorrect out shape after application of ViewMeta sequence").
+        return out.detach().clone(), pullback
 
     def input_gradient(self, fn, x):
         with torch.enable_grad():
