@@ -28,7 +28,7 @@ from pathlib import Path
 
 from . import CONFIGS_DIR
 
-GAN_CONFIGS = ["dcgan_mnist", "wgan_gp_mnist", "hinge_sn_mnist"]
+GAN_CONFIGS = ["dcgan_mnist", "wgan_gp_mnist", "hinge_sn_mnist", "lsgan_mnist"]
 CONDITIONAL_CONFIGS = ["cgan_mnist", "cvae_mnist"]
 VAE_CONFIGS = ["vae_mnist", "conv_vae_mnist"]
 GRID_CONFIGS = ["gan_grid25", "wgan_gp_grid25"]

@@ -87,4 +87,4 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
     assert "| `vae_mnist` | torch | 95.20 | 90.10 | 86.76" in table
     assert "| `cgan_mnist` | tensorflow | 512.3 | 0.400 | 0.450 | 5.10 | 80.0% |" in table
     assert "| `gan_grid25` | 3 | tensorflow | 13.0 ± 0.2 | 60.0% ± 20.0% | 0.700 ± 0.200 |" in table
-    assert "99.37%" in table and table.count("| torch |") == 2 + 3 + 2 + 1  # VAEs, GANs, conditional, grid
+    assert "99.37%" in table and table.count("| torch |") == 2 + 4 + 2 + 1  # VAEs, GANs, conditional, grid
