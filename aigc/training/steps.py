@@ -44,10 +44,15 @@ class GANParts:
     d_spec: Network | None = None
 
 
+def d_calls_per_update(settings: GANSettings) -> int:
+    """D's calls in one critic update: real, fake (and interpolates under the penalty)."""
+    return 3 if settings.gp_weight else 2
+
+
 def d_calls(settings: GANSettings) -> int:
-    """How many times a step calls D: real, fake (and interpolates) per critic update, then
-    once for the generator; each call gets its own dropout keep-masks."""
-    return settings.n_critic * (3 if settings.gp_weight else 2) + 1
+    """How many times a step calls D: every critic update's calls, then once for the
+    generator; each call gets its own dropout keep-masks."""
+    return settings.n_critic * d_calls_per_update(settings) + 1
 
 
 def gan_step(
@@ -61,11 +66,10 @@ def gan_step(
     `d_keep`: D's dropout keep-masks for every call (`d_calls`), or None."""
     ops, s = backend.ops, settings
     rows = int(real.shape[0]) // s.n_critic
-    per_update = 3 if s.gp_weight else 2
+    per_update = d_calls_per_update(s)
 
     def judge(x, y, call):
-        masks = dropout.split(backend, parts.d_spec, d_keep, call) if d_keep is not None else None
-        return parts.discriminate(pack(backend, x, s.pack), y, True, masks)
+        return parts.discriminate(pack(backend, x, s.pack), y, True, dropout.split(backend, parts.d_spec, d_keep, call))
 
     aux: dict[str, Tensor] = {}
     for i in range(s.n_critic):
