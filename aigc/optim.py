@@ -2,23 +2,29 @@
 
 For step t = 1, 2, ... and every parameter p with gradient g (float32 throughout):
 
-    m   <- beta1 * m + (1 - beta1) * g
-    v   <- beta2 * v + (1 - beta2) * g * g
-    b1t <- b1t * beta1          (running products, b1t = beta1^t, no pow())
-    b2t <- b2t * beta2
-    p   <- p - lr_t * (m / (1 - b1t)) / (sqrt(v / (1 - b2t)) + eps)
+    m       <- m + (g - m) * (1 - beta1)
+    v       <- v + (g * g - v) * (1 - beta2)
+    b1t     <- b1t * beta1          (running products, b1t = beta1^t, no pow())
+    b2t     <- b2t * beta2
+    alpha   <- lr_t * sqrt(1 - b2t) / (1 - b1t)           (one scalar per step)
+    eps_hat <- eps * sqrt(1 - b2t)                         (one scalar per step)
+    p       <- p - (m * alpha) / (sqrt(v) + eps_hat)
 
 with lr_t = lr (schedule "constant") or lr * (1 - (t - 1) / T) (schedule "linear", T total
 steps), t kept as a float32 counter.
 
 This is PyTorch's `torch.optim.Adam` placement of epsilon (added to the bias-corrected
-sqrt(v)), not Keras' "epsilon hat". The bias-correction powers are running float32
-products so that no backend's pow() rounding enters the trajectory.
+sqrt(v)): (m * alpha) / (sqrt(v) + eps_hat) = lr_t * (m / c1) / (sqrt(v / c2) + eps) with
+c = 1 - beta^t; Keras' "epsilon hat" would be a constant eps_hat. The rounding is that of
+TensorFlow's fused `ResourceApplyAdam` kernel (given eps_hat as its epsilon), so the
+TensorFlow backend runs one kernel per tensor. The bias-correction powers are running
+float32 products so that no backend's pow() rounding enters the trajectory.
 
 The per-tensor update is `update_generic` below, written with the backend's ops. A backend
 may offer `adam_update(params, grads, m, v, coefficients)` that runs the same operations in
 the same order, rounding for rounding, in fewer kernel launches (torch: in-place multi-tensor
-`_foreach` ops; a test holds it bit-identical to `update_generic`).
+`_foreach` ops; TensorFlow: `ResourceApplyAdam`); `tests/test_optim.py` holds each
+bit-identical to `update_generic` on its own backend.
 """
 
 from __future__ import annotations
@@ -54,21 +60,22 @@ class Coefficients:
     beta2: float
     one_minus_beta1: float
     one_minus_beta2: float
-    eps: float
+    b1t: Any  # beta1^t (tensor), as ResourceApplyAdam's beta1_power
+    b2t: Any  # beta2^t (tensor)
     lr: Any  # float, or a tensor under the linear schedule
-    c1: Any  # 1 - beta1^t (tensor)
-    c2: Any  # 1 - beta2^t (tensor)
+    eps_hat: Any  # eps * sqrt(1 - beta2^t) (tensor)
+    alpha: Any  # lr * sqrt(1 - beta2^t) / (1 - beta1^t) (tensor)
 
 
 def update_generic(backend: Backend, params: list, grads: list, ms: list, vs: list, k: Coefficients) -> None:
     """The per-tensor update, in the backend's ops (the operation order is the definition)."""
     assign, sqrt = backend.assign, backend.ops.sqrt
     for p, g, m, v in zip(params, grads, ms, vs):
-        m_new = k.beta1 * m + k.one_minus_beta1 * g
-        v_new = k.beta2 * v + k.one_minus_beta2 * (g * g)
+        m_new = m + (g - m) * k.one_minus_beta1
+        v_new = v + (g * g - v) * k.one_minus_beta2
         assign(m, m_new)
         assign(v, v_new)
-        assign(p, p - k.lr * (m_new / k.c1) / (sqrt(v_new / k.c2) + k.eps))
+        assign(p, p - (m_new * k.alpha) / (sqrt(v_new) + k.eps_hat))
 
 
 class Adam:
@@ -98,7 +105,9 @@ class Adam:
         assign(self.t, t)
         if c.schedule == "linear":
             lr = lr * (1.0 - (t - 1.0) / float(max(c.total_steps, 1)))
-        k = Coefficients(b1, b2, one_minus_b1, one_minus_b2, eps, lr, 1.0 - b1t, 1.0 - b2t)
+        sqrt_c2 = self.backend.ops.sqrt(1.0 - b2t)
+        alpha = lr * sqrt_c2 / (1.0 - b1t)  # ResourceApplyAdam's order: (lr * sqrt(c2)) / c1
+        k = Coefficients(b1, b2, one_minus_b1, one_minus_b2, b1t, b2t, lr, eps * sqrt_c2, alpha)
         fused = getattr(self.backend, "adam_update", None)
         if fused is not None:
             fused(self.params, list(grads), self.m, self.v, k)

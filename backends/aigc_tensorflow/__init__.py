@@ -84,14 +84,25 @@ class TensorFlowBackend:
         """`auto`: tf.function; `xla`: tf.function(jit_compile=True); `none`: eager."""
         if mode not in ("auto", "none", "xla"):
             raise ConfigError(f"train.compile: {mode!r} is not available on tensorflow; allowed: auto, none, xla")
-        if mode != "none":
-            fn = tf.function(fn, jit_compile=(mode == "xla"), reduce_retracing=True)
+        if mode == "none":
+            @functools.wraps(fn)
+            def eager(*args, **kwargs):
+                with tf.device(self._device):
+                    return fn(*args, **kwargs)
+
+            return eager
+
+        # The inputs go in as two positional arguments, a tuple and a dict: tf.function binds
+        # keyword arguments through Python's signature machinery on every call, ~0.13 ms,
+        # which was 10% of a small MLP's step (benchmarks: gan_ring8, batch 64).
+        compiled = tf.function(lambda args, kwargs: fn(*args, **kwargs), jit_compile=(mode == "xla"), reduce_retracing=True)
 
         @functools.wraps(fn)
         def step(*args, **kwargs):
             with tf.device(self._device):
-                return fn(*args, **kwargs)
+                return compiled(args, kwargs)
 
+        step.compiled = compiled  # the tf.function, for graph inspection
         return step
 
     def tensor(self, array: np.ndarray) -> tf.Tensor:
@@ -107,6 +118,18 @@ class TensorFlowBackend:
 
     def assign(self, var: tf.Variable, value) -> None:
         var.assign(value)
+
+    def adam_update(self, params, grads, m, v, k) -> None:
+        """`aigc.optim.update_generic` is TensorFlow's fused Adam kernel given eps_hat as its
+        epsilon: one `ResourceApplyAdam` per tensor instead of ~16 graph ops, the same bits
+        (tests/test_optim.py)."""
+        for p, g, m_, v_ in zip(params, grads, m, v):
+            if isinstance(g, tf.IndexedSlices):  # an Embedding's gradient
+                g = tf.convert_to_tensor(g)
+            tf.raw_ops.ResourceApplyAdam(
+                var=p.handle, m=m_.handle, v=v_.handle, beta1_power=k.b1t, beta2_power=k.b2t, lr=k.lr,
+                beta1=k.beta1, beta2=k.beta2, epsilon=k.eps_hat, grad=g,
+            )
 
     def set_determinism(self, enabled: bool) -> None:
         """Deterministic ops and no TF32 when enabled (parity runs)."""
