@@ -9,6 +9,7 @@ GAN examples:
 
 - GAN: D's update on a fake G(z); then G's update under its own tape, G(z) again (the
   keras.io DCGAN shape), through the updated D; only G's variables are differentiated.
+  With `model.ema`, G's optimizer keeps the weight average (`use_ema=True`).
 - VAE: reparameterised Gaussian encoder, Bernoulli decoder (sigmoid cross-entropy with
   logits), analytic KL.
 
@@ -70,8 +71,9 @@ class Native:
         self.model = cfg["model"]
         self.step = self.train_step if compile == "none" else tf.function(self.train_step, jit_compile=compile == "xla")
 
-    def _optimizer(self, variables: list) -> keras.optimizers.Adam:
-        opt = keras.optimizers.Adam(**self.adam)
+    def _optimizer(self, variables: list, ema: float = 0.0) -> keras.optimizers.Adam:
+        average = dict(use_ema=True, ema_momentum=ema) if ema else {}
+        opt = keras.optimizers.Adam(**self.adam, **average)
         opt.build(variables)
         return opt
 
@@ -88,7 +90,7 @@ class GAN(Native):
         super().__init__(specs, cfg, device, compile)
         self.bce = keras.losses.BinaryCrossentropy(from_logits=True)
         self.d_opt = self._optimizer(self.nets["D"].trainable_variables)
-        self.g_opt = self._optimizer(self.nets["G"].trainable_variables)
+        self.g_opt = self._optimizer(self.nets["G"].trainable_variables, self.model.get("ema", 0.0))
 
     def _packed(self, x):
         pack = self.model.get("pack", 1)  # PacGAN; conv models have none

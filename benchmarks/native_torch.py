@@ -8,6 +8,8 @@ use `torch.optim.Adam` and `loss.backward()`:
 - GAN (the PyTorch DCGAN tutorial's shape): G(z) once; D's update on `fake.detach()`; G's
   update reuses that `fake` through the updated D, with D's weights frozen
   (`requires_grad_(False)`, as pix2pix does) so its weight gradients are not computed.
+  With `model.ema`, G's weight average is `torch.optim.swa_utils.AveragedModel` (EMA of
+  parameters and buffers), updated after G's step.
 - VAE: reparameterised Gaussian encoder, Bernoulli decoder (BCE with logits), analytic KL.
 
 Noise is drawn on the device inside the step (`torch.randn`). `compile="torch_compile"`
@@ -24,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from aigc import layers as L
 
@@ -96,6 +99,8 @@ class GAN(Native):
         super().__init__(specs, cfg, device, compile)
         self.d_opt, self.d_update = self._optimizer(list(self.nets["D"].parameters()))
         self.g_opt, self.g_update = self._optimizer(list(self.nets["G"].parameters()))
+        decay = self.model.get("ema", 0.0)
+        self.g_ema = AveragedModel(self.nets["G"], multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True) if decay else None
 
     def _packed(self, x: torch.Tensor) -> torch.Tensor:
         pack = self.model.get("pack", 1)  # PacGAN; conv models have none
@@ -119,6 +124,8 @@ class GAN(Native):
         g_loss.backward()
         self.g_update()
         self.nets["D"].requires_grad_(True)
+        if self.g_ema is not None:
+            self.g_ema.update_parameters(self.nets["G"])
         return d_loss.detach(), g_loss.detach()
 
 
