@@ -50,3 +50,28 @@ def test_one_ulp_control_run_differs_only_by_rounding():
     a, b = trace.record(cfg, 3), trace.record(cfg, 3, perturb=True)
     d0 = compare.weight_divergence(a.weights[0], b.weights[0])
     assert 0 < d0 < 1e-6
+
+
+def _two_step_trace(updates: list[float], n_critic: int = 1) -> trace.Trace:
+    """A hand-made trace: G.0.kernel = 0 at step 0, moved by `updates` at step 1."""
+    cfg = {"model": {"name": "mlp_gan", "n_critic": n_critic}, "optim": {"lr": 2e-3, "eps": 1e-8}}
+    start = {"G.0.kernel": np.zeros(len(updates), np.float32), "D.0.kernel": np.zeros(len(updates), np.float32)}
+    moved = {k: (v - np.asarray(updates)).astype(np.float32) for k, v in start.items()}
+    samples = {s: np.zeros((1, 2), np.float32) for s in (0, 1)}
+    return trace.Trace("torch", "cpu", cfg, ["d_loss"], np.zeros((1, 1), np.float32), {0: start, 1: moved}, samples)
+
+
+def test_adams_eps_regime_is_excused_only_where_the_implied_gradients_agree():
+    """Adam's first step is lr * g / (|g| + eps): at |g| ~ 1e-9 a gradient difference of 7e-10
+    moves the weight by 1.1e-4 (past the 1e-4 weight tolerance), which the comparison
+    excuses and reports; a saturated step that differs (another lr) is not excused."""
+    lr = 2e-3
+    torch_like = _two_step_trace([lr, 0.100 * lr, lr])
+    tf_like = _two_step_trace([lr, 0.155 * lr, lr * 0.9])  # element 1: g 1.1e-9 vs 1.8e-9; element 2: a wrong step
+    excused = compare.adam_eps_regime(torch_like, tf_like)
+    assert excused["G.0.kernel"].tolist() == [False, True, False]
+    rows = {r.quantity.strip(): r for r in compare.compare(torch_like, tf_like)}
+    assert not rows["weights @ step 1"].passed and abs(rows["weights @ step 1"].max_abs - 2e-4) < 1e-9
+    assert rows["2 at |g|~eps (Adam) @ 1"].max_abs > 1e-4 and not rows["2 at |g|~eps (Adam) @ 1"].checked
+    # a critic stepped n_critic times by step 1 is not excused: its step is not Adam's first
+    assert "D.0.kernel" not in compare.adam_eps_regime(_two_step_trace([0.1 * lr], 2), _two_step_trace([0.155 * lr], 2))
