@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import weakref
 from typing import Callable
 
 import numpy as np
@@ -13,6 +14,20 @@ from aigc.layers import Network
 
 from . import ops as _ops
 from .network import TorchNet
+
+
+def _adam_step(p: torch.Tensor, g: torch.Tensor, m: torch.Tensor, v: torch.Tensor, k) -> None:
+    """`aigc.optim.update_generic` for one tensor, in place."""
+    delta = g - m  # m += (g - m) * (1 - beta1)
+    delta.mul_(k.one_minus_beta1)
+    m.add_(delta)
+    delta = g * g  # v += (g * g - v) * (1 - beta2)
+    delta.sub_(v)
+    delta.mul_(k.one_minus_beta2)
+    v.add_(delta)
+    denominator = v.sqrt()  # p -= (m * alpha) / (sqrt(v) + eps_hat)
+    denominator.add_(k.eps_hat)
+    p.addcdiv_(m * k.alpha, denominator, value=-1.0)  # p + (-1) * (q / d) rounds as p - q / d
 
 
 class TorchBackend:
@@ -27,6 +42,7 @@ class TorchBackend:
             )
         self.device = device
         self._device = torch.device(device)
+        self._flat: dict[int, tuple] = {}  # Adam's flat buffers, per optimizer (see _flat_state)
         self.set_determinism(deterministic)
 
     @classmethod
@@ -101,23 +117,52 @@ class TorchBackend:
             var.copy_(value)
 
     def adam_update(self, params, grads, m, v, k) -> None:
-        """`aigc.optim.update_generic`'s operations, in its order, as in-place multi-tensor
-        ops: the same bits in ~0.6x the time of one op per tensor (tests/test_optim.py)."""
+        """`aigc.optim.update_generic`'s operations, in its order, rounding for rounding
+        (tests/test_optim.py), with far fewer kernel launches:
+
+        - eager: the optimizer's weights, m and v each become views into one flat buffer
+          (made once per optimizer, `_flat_state`), so the update is 12 ops on three
+          vectors plus one concatenation of the gradients, instead of 12 ops per tensor:
+          vae_digits' step at batch 64 went from 2.03 ms (multi-tensor `_foreach` ops,
+          which on the CPU launch one kernel per tensor) to 1.86 ms (the torch.optim.Adam
+          loop: 1.90 ms);
+        - under torch.compile: per tensor, which the compiler fuses.
+        """
         if torch.is_grad_enabled():  # outside a compiled step
             with torch.no_grad():
                 return self.adam_update(params, grads, m, v, k)
-        deltas = torch._foreach_sub(grads, m)  # m += (g - m) * (1 - beta1)
-        torch._foreach_mul_(deltas, k.one_minus_beta1)
-        torch._foreach_add_(m, deltas)
-        deltas = torch._foreach_mul(grads, grads)  # v += (g * g - v) * (1 - beta2)
-        torch._foreach_sub_(deltas, v)
-        torch._foreach_mul_(deltas, k.one_minus_beta2)
-        torch._foreach_add_(v, deltas)
-        denominator = torch._foreach_sqrt(v)  # p -= (m * alpha) / (sqrt(v) + eps_hat)
-        torch._foreach_add_(denominator, k.eps_hat)
-        step = torch._foreach_mul(m, k.alpha)
-        torch._foreach_div_(step, denominator)
-        torch._foreach_sub_(params, step)
+        flat = None if torch.compiler.is_compiling() else self._flat_state(params, m, v)
+        if flat is not None:
+            _adam_step(*flat[:1], torch.cat([g.reshape(-1) for g in grads]), *flat[1:], k)
+            return
+        for p, g, m_, v_ in zip(params, grads, m, v):
+            _adam_step(p, g, m_, v_, k)
+
+    def _flat_state(self, params: list, m: list, v: list) -> tuple | None:
+        """(flat weights, flat m, flat v) for one optimizer, its tensors re-pointed (`.data`)
+        at consecutive slices, so modules, checkpoints and `assign` see the same values; made
+        on the first eager step and kept while those tensors still live there (a weak
+        reference to m[0] keys it). None where the tensors do not flatten alike (mixed
+        dtypes or devices, non-contiguous layouts)."""
+        entry = self._flat.get(id(m[0]))
+        if entry is not None and entry[0]() is m[0] and all(
+            t.data_ptr() == buffer.data_ptr() for t, buffer in zip((params[0], m[0], v[0]), entry[1])
+        ):
+            return entry[1]
+        tensors = [*params, *m, *v]
+        if any(not t.is_contiguous() or t.dtype != m[0].dtype or t.device != m[0].device for t in tensors):
+            return None
+        self._flat = {key: e for key, e in self._flat.items() if e[0]() is not None}
+        buffers = []
+        for group in (params, m, v):
+            buffer = torch.cat([t.detach().reshape(-1) for t in group])
+            offset = 0
+            for t in group:
+                t.data = buffer[offset:offset + t.numel()].view(t.shape)
+                offset += t.numel()
+            buffers.append(buffer)
+        self._flat[id(m[0])] = (weakref.ref(m[0]), tuple(buffers))
+        return tuple(buffers)
 
     def set_determinism(self, enabled: bool) -> None:
         """Deterministic kernels and no TF32 when enabled (parity runs)."""
