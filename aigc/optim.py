@@ -22,9 +22,9 @@ float32 products so that no backend's pow() rounding enters the trajectory.
 
 The per-tensor update is `update_generic` below, written with the backend's ops. A backend
 may offer `adam_update(params, grads, m, v, coefficients)` that runs the same operations in
-the same order, rounding for rounding, in fewer kernel launches (torch: in-place multi-tensor
-`_foreach` ops; TensorFlow: `ResourceApplyAdam`); `tests/test_optim.py` holds each
-bit-identical to `update_generic` on its own backend.
+the same order, rounding for rounding, in fewer kernel launches (torch: the same ops on flat
+buffers of all weights, m and v; TensorFlow: `ResourceApplyAdam`); `tests/test_optim.py`
+holds each bit-identical to `update_generic` on its own backend.
 """
 
 from __future__ import annotations

@@ -25,6 +25,11 @@ def _tf_device(device: str) -> str:
     return f"/GPU:{index}"
 
 
+def _dense(grads: list) -> list:
+    """Gradients as dense tensors: an Embedding's comes as `tf.IndexedSlices`."""
+    return [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
+
+
 class TensorFlowBackend:
     name = "tensorflow"
     ops = _ops
@@ -54,7 +59,7 @@ class TensorFlowBackend:
             loss, aux = loss_fn()
         # An unused parameter gets zeros; an embedding's gradient arrives as IndexedSlices: made dense.
         grads = tape.gradient(loss, params, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-        return loss, aux, [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
+        return loss, aux, _dense(grads)
 
     def forward_for_grad(self, fn, params):
         params = list(params)
@@ -68,7 +73,7 @@ class TensorFlowBackend:
                 loss, aux = loss_fn(out)
             dx = inner.gradient(loss, out)
             grads = tape.gradient(out, params, output_gradients=dx, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-            return loss, aux, [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
+            return loss, aux, _dense(grads)
 
         return tf.stop_gradient(out), pullback
 
@@ -123,9 +128,7 @@ class TensorFlowBackend:
         """`aigc.optim.update_generic` is TensorFlow's fused Adam kernel given eps_hat as its
         epsilon: one `ResourceApplyAdam` per tensor instead of ~16 graph ops, the same bits
         (tests/test_optim.py)."""
-        for p, g, m_, v_ in zip(params, grads, m, v):
-            if isinstance(g, tf.IndexedSlices):  # an Embedding's gradient
-                g = tf.convert_to_tensor(g)
+        for p, g, m_, v_ in zip(params, grads, m, v):  # dense gradients: see _dense
             tf.raw_ops.ResourceApplyAdam(
                 var=p.handle, m=m_.handle, v=v_.handle, beta1_power=k.b1t, beta2_power=k.b2t, lr=k.lr,
                 beta1=k.beta1, beta2=k.beta2, epsilon=k.eps_hat, grad=g,
