@@ -88,21 +88,21 @@ class Adam:
         zeros = lambda p: backend.variable(np.zeros(tuple(p.shape), np.float32))  # noqa: E731
         self.m = [zeros(p) for p in self.params]
         self.v = [zeros(p) for p in self.params]
-        self.b1t = backend.variable(np.ones((), np.float32))
-        self.b2t = backend.variable(np.ones((), np.float32))
-        self.t = backend.variable(np.zeros((), np.float32))
+        # beta1^t, beta2^t and t in one variable: one tensor to read, update and write per step
+        # instead of three (under XLA each is a kernel of its own, see the README's benchmarks)
+        self.powers = backend.variable(np.array([1.0, 1.0, 0.0], np.float32))
+        b1, b2 = _f32(config.beta1), _f32(config.beta2)
+        self._powers_scale = backend.tensor(np.array([b1, b2, 1.0], np.float32))
+        self._powers_shift = backend.tensor(np.array([0.0, 0.0, 1.0], np.float32))
 
     def apply(self, grads: list[Tensor]) -> None:
         c = self.config
         b1, b2, lr, eps = _f32(c.beta1), _f32(c.beta2), _f32(c.lr), _f32(c.eps)
         one_minus_b1, one_minus_b2 = _f32(1 - np.float32(c.beta1)), _f32(1 - np.float32(c.beta2))
-        assign = self.backend.assign
-        b1t = self.b1t * b1
-        b2t = self.b2t * b2
-        t = self.t + 1.0
-        assign(self.b1t, b1t)
-        assign(self.b2t, b2t)
-        assign(self.t, t)
+        # (b1t * beta1, b2t * beta2, t + 1): the products and the sum round as when written apart
+        powers = self.powers * self._powers_scale + self._powers_shift
+        self.backend.assign(self.powers, powers)
+        b1t, b2t, t = powers[0], powers[1], powers[2]
         if c.schedule == "linear":
             lr = lr * (1.0 - (t - 1.0) / float(max(c.total_steps, 1)))
         sqrt_c2 = self.backend.ops.sqrt(1.0 - b2t)
@@ -117,7 +117,8 @@ class Adam:
     def state_dict(self) -> dict[str, np.ndarray]:
         """Canonical-layout optimizer state, for checkpoints."""
         to_np = self.backend.numpy
-        out = {"b1t": to_np(self.b1t), "b2t": to_np(self.b2t), "t": to_np(self.t)}
+        b1t, b2t, t = (np.asarray(x) for x in to_np(self.powers))
+        out = {"b1t": b1t, "b2t": b2t, "t": t}
         for (prefix, name), m, v in zip(self.slots, self.m, self.v):
             net = self.nets[prefix]
             out[f"m.{prefix}.{name}"] = net.to_canonical(name, m)
@@ -126,8 +127,8 @@ class Adam:
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         assign, tensor = self.backend.assign, self.backend.tensor
-        for key, var in (("b1t", self.b1t), ("b2t", self.b2t), ("t", self.t)):
-            assign(var, tensor(np.asarray(state[key], np.float32).reshape(())))
+        powers = [np.asarray(state[key], np.float32).reshape(()) for key in ("b1t", "b2t", "t")]
+        assign(self.powers, tensor(np.stack(powers)))
         for (prefix, name), m, v in zip(self.slots, self.m, self.v):
             net = self.nets[prefix]
             assign(m, net.from_canonical(name, state[f"m.{prefix}.{name}"]))
