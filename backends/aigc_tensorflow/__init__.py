@@ -15,6 +15,7 @@ from aigc.errors import BackendUnavailable, ConfigError  # noqa: E402
 from aigc.layers import Network  # noqa: E402
 
 from . import ops as _ops  # noqa: E402
+from .compiled import CompiledStep  # noqa: E402
 from .network import KerasNet  # noqa: E402
 
 
@@ -97,18 +98,7 @@ class TensorFlowBackend:
 
             return eager
 
-        # The inputs go in as two positional arguments, a tuple and a dict: tf.function binds
-        # keyword arguments through Python's signature machinery on every call, ~0.13 ms,
-        # which was 10% of a small MLP's step (benchmarks: gan_ring8, batch 64).
-        compiled = tf.function(lambda args, kwargs: fn(*args, **kwargs), jit_compile=(mode == "xla"), reduce_retracing=True)
-
-        @functools.wraps(fn)
-        def step(*args, **kwargs):
-            with tf.device(self._device):
-                return compiled(args, kwargs)
-
-        step.compiled = compiled  # the tf.function, for graph inspection
-        return step
+        return CompiledStep(fn, jit_compile=(mode == "xla"), device=self._device)
 
     def tensor(self, array: np.ndarray) -> tf.Tensor:
         with tf.device(self._device):
