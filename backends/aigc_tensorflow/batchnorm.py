@@ -6,9 +6,9 @@ statistic by `momentum` and stores the unbiased variance, so this layer implemen
 
 In training, the layer computes y = x * scale + (beta - mean * scale) with scale = gamma /
 sqrt(var + eps), as torch's CPU kernel does, and its gradient is BatchNorm's closed form
-(the formula torch's kernels use):
+(torch's kernels round it as (dy - mean(dy) - (x - mean) * k) * invstd * gamma):
 
-    dx = (dy - mean(dy) - (x - mean) * sum(dy * (x - mean)) / (n * (var + eps))) * scale
+    dx = dy * scale - mean(dy) * scale - (x - mean) * (sum(dy * (x - mean)) / (n * (var + eps)) * scale)
 
 TensorFlow's derivative of the forward ops is the same function, but it also
 differentiates the variance through the batch mean (a term whose true value is 0), one
@@ -41,7 +41,11 @@ def _normalize(x, gamma, beta, eps: float):
             sum_dy = tf.reduce_sum(dy, axes)
             dot = tf.reduce_sum(centered * dy, axes)
             k = dot * invstd * invstd / n
-            dx = (dy - sum_dy / n - centered * k) * scale
+            # Written as full - full, not (...) * scale: XLA copies an elementwise chain whose
+            # last op takes one full-size operand into each of its consumers, here into the
+            # transpose that feeds the kernel gradient, where it runs strided (dcgan, XLA:
+            # 147 ms a step against 126 ms with this form; see the README's benchmarks).
+            dx = (dy * scale - (sum_dy / n) * scale) - centered * (k * scale)
             return dx, dot * invstd, sum_dy
 
         return (y, tf.stop_gradient(mean), tf.stop_gradient(var)), grad
