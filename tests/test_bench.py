@@ -59,6 +59,21 @@ def test_benchmark_smoke(tmp_path):
     assert "| gan_ring8 " in r.stdout
 
 
+def test_cuda_run_without_a_gpu_leaves_each_framework_out_with_a_note(tmp_path):
+    from aigc import backend as backends
+
+    if any(len(backends.backend_class(n).info()["devices"]) > 1 for n in ("torch", "tensorflow")):
+        pytest.skip("a framework sees a GPU here")
+    args = ["configs/gan_ring8.yaml", "--batch-sizes", "8", "--steps", "4", "--warmup", "1", "--block", "2",
+            "--compile", "none", "auto", "--gemm-size", "128", "--threads", "1", "--device", "cuda", "-o", str(tmp_path)]
+    r = subprocess.run([sys.executable, "-m", "aigc", "bench", *args], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert report["results"] == []  # no rows, and no error rows
+    for name in ("torch", "tensorflow"):
+        assert f"{name} sees no GPU: its rows are left out" in r.stdout
+
+
 def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
     """`python -m benchmarks.results`: a run whose final checkpoint and evaluation are there is
     neither trained nor evaluated again; the table has a row per config and backend and
