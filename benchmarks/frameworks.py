@@ -59,8 +59,9 @@ def sync(framework: str, device: str) -> Callable[[], None]:
 
 
 def peak_device_mb(framework: str, device: str) -> float | None:
-    """Peak device memory of this process in MiB; None on the CPU (see peak RSS instead)."""
-    if device == "cpu":
+    """Peak device memory of this process in MiB; None on the CPU (see peak RSS instead) and
+    where the framework sees no GPU (a configuration left out, or one that failed)."""
+    if device == "cpu" or info(framework, device)["gpu"] is None:
         return None
     if framework == "torch":
         import torch
