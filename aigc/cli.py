@@ -22,7 +22,8 @@ def _train(args: argparse.Namespace) -> int:
         kept = [o for o in args.overrides if not o.startswith("resume=")]
         print(f"aigc: {exc.message(shlex.join(['aigc', 'train', args.config, *kept, 'resume=true']))}", file=sys.stderr)
         return exc.exit_code
-    print(f"trained {run.step} steps on {cfg['backend']}: {json.dumps(run.metrics)}")
+    speed = f" ({run.steps_per_s:.1f} steps/s)" if run.steps_per_s else ""
+    print(f"trained {run.step} steps on {cfg['backend']}{speed}: {json.dumps(run.metrics)}")
     if run.evaluation:
         print(f"evaluation: {json.dumps(run.evaluation)}")
     print(f"wrote {run.out}/checkpoint, {run.out}/samples.png, {run.out}/metrics.jsonl")
@@ -64,7 +65,7 @@ def _sample(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.suffix not in (".npy", ".png"):
         raise ConfigError(f"-o {out}: the output must end in .npy or .png")
-    model = load(args.checkpoint, backend=args.backend, device=args.device)
+    model = load(args.checkpoint, backend=args.backend, device=args.device, threads=args.threads)
     labels, columns = _labels(args.labels, model, args.n)
     samples = model.sample(args.n, seed=args.seed, **({"labels": labels} if labels is not None else {})).astype(np.float32)
     if out.suffix == ".npy":
@@ -80,7 +81,7 @@ def _eval(args: argparse.Namespace) -> int:
     from .api import load
     from .evaluate import evaluate
 
-    model = load(args.checkpoint, backend=args.backend, device=args.device)
+    model = load(args.checkpoint, backend=args.backend, device=args.device, threads=args.threads)
     cfg = model.cfg
     held_out = data.held_out(cfg["data"], cfg["seed"]) or data.load(cfg["data"], cfg["seed"])
     n = args.n or cfg["train"]["eval_samples"]
@@ -92,10 +93,12 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _classifier_train(args: argparse.Namespace) -> int:
     from . import backend as backends
+    from . import threads
     from .metrics import classifier_store
     from .metrics.classifier import Recipe
 
     be = backends.get(args.backend, device=args.device)
+    threads.apply(be, args.threads)
     recipe = Recipe(epochs=args.epochs, seed=args.seed)
     file, info = classifier_store.train_and_save(be, args.dataset, args.dir, recipe, args.data_root, progress=True)
     sha = classifier_store.sha256_of(file)
@@ -124,6 +127,13 @@ def _bench(args: argparse.Namespace) -> int:
     return bench(args.args[1:])  # after the "--" that main() put in
 
 
+def _add_threads(p: argparse.ArgumentParser) -> None:
+    from .threads import argument
+
+    p.add_argument("--threads", type=argument, default="auto",
+                   help="framework threads: auto (default; docs/threads.md), framework (its own default) or N")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="aigc", description="GANs and VAEs on PyTorch or TensorFlow, one config flag apart.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -142,6 +152,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="cpu")
     s.add_argument("--labels", default=None, help="class-conditional models: 7 or 0,3,5 (default: a row per class)")
     s.add_argument("-o", "--output", required=True, help=".npy (raw float32, images NHWC) or .png")
+    _add_threads(s)
     s.set_defaults(func=_sample)
 
     e = sub.add_parser("eval", help="evaluate a checkpoint; prints JSON (README, Metrics)")
@@ -153,6 +164,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--no-images", action="store_true", help="skip FID, precision/recall and classifier score")
     e.add_argument("--classifier-dir", default=None, help="default: $AIGC_CLASSIFIER_DIR, else ~/.cache/aigc/classifiers")
+    _add_threads(e)
     e.set_defaults(func=_eval)
 
     c = sub.add_parser("classifier", help="the feature classifier of the image metrics")
@@ -167,6 +179,7 @@ def parser() -> argparse.ArgumentParser:
     ct.add_argument("--seed", type=int, default=0)
     ct.add_argument("--dir", default=None, help="default: $AIGC_CLASSIFIER_DIR, else ~/.cache/aigc/classifiers")
     ct.add_argument("--data-root", default="", help="dataset directory (default: $AIGC_DATA_DIR, else ~/.cache/aigc)")
+    _add_threads(ct)
     ct.set_defaults(func=_classifier_train)
 
     b = sub.add_parser("backends", help="list backends, versions and devices")

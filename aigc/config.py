@@ -27,8 +27,11 @@ class Field:
     maximum: float | None = None
     pattern: str | None = None
     help: str = ""
+    keywords: tuple[str, ...] = ()  # words allowed besides values of `type` (threads: auto)
 
     def check(self, key: str, value: Any) -> Any:
+        if isinstance(value, str) and value in self.keywords:
+            return value
         if self.type is list:  # a list of positive ints (layer widths)
             if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value):
                 raise ConfigError(f"{key}: expected a list of positive integers such as [256, 512], got {value!r}")
@@ -36,7 +39,8 @@ class Field:
         if self.type is float:
             value = _as_float(key, value)
         if self.type is not bool and isinstance(value, bool) or not isinstance(value, self.type):
-            raise ConfigError(f"{key}: expected {self.type.__name__}, got {value!r}")
+            expected = " or ".join([*self.keywords, self.type.__name__])
+            raise ConfigError(f"{key}: expected {expected}, got {value!r}")
         if self.choices is not None and value not in self.choices:
             raise ConfigError(f"{key}: {value!r} is not allowed; allowed: {', '.join(map(str, self.choices))}")
         if self.minimum is not None and value < self.minimum:
@@ -97,6 +101,10 @@ TRAIN: Schema = {
     "eval_images": Field(bool, False, help="images: FID, precision/recall and classifier score at evaluation (trains the classifier on first use: minutes); `aigc eval` computes them afterwards"),
     "keep_checkpoints": Field(int, 3, minimum=1, help="newest checkpoints kept in <out>/checkpoint"),
     "on_nonfinite": Field(str, "stop", choices=("stop", "rollback"), help="what a NaN/inf loss or weight does"),
+    "threads": Field(int, "auto", minimum=1, keywords=("auto", "framework"),
+                     help="framework threads: auto (this process's cores, shared with the other aigc processes "
+                          "running; docs/threads.md), a number, or framework (its own default); OMP_NUM_THREADS "
+                          "set by the user wins over auto"),
 }
 
 OPTIM: Schema = {

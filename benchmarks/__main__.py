@@ -7,8 +7,10 @@ import json
 import sys
 from pathlib import Path
 
+from aigc.threads import argument as threads_argument
+
 from . import DEFAULT_CONFIGS
-from .runner import COMPILE_MODES, FRAMEWORKS, IMPLS, REPO, Plan, log, run, run_quality
+from .runner import COMPILE_MODES, FRAMEWORKS, IMPLS, REPO, Plan, log, machine, run, run_quality, run_shared
 
 
 def parser() -> argparse.ArgumentParser:
@@ -30,11 +32,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=200, help="timed steps per measure, after the warm-up")
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--block", type=int, default=5, help="steps per timed block (the device is waited for per block)")
-    p.add_argument("--threads", type=int, default=None, help="intra-op threads per framework (default: theirs)")
+    p.add_argument("--threads", type=threads_argument, default="auto",
+                   help="threads per framework, as train.threads: auto (default), framework (its own default) or N")
     p.add_argument("--gemm-size", type=int, default=2048, metavar="N", help="N x N fp32 matmul for the GEMM rate")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override for every run")
     p.add_argument("--quality", type=float, default=None, metavar="SECONDS",
                    help="instead: each backend's quality after SECONDS of aigc train")
+    p.add_argument("--shared", type=float, default=None, metavar="SECONDS",
+                   help="instead: the shared-machine case, samples/s of 1 run alone and of 2 runs at once "
+                   "(framework default vs auto threads), each run timed for SECONDS")
     p.add_argument("--timeout", type=int, default=900, help="seconds per configuration before it is given up")
     p.add_argument("-o", "--output", default=str(Path(__file__).parent / "results"), help="directory for bench.*")
     return p
@@ -60,6 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.output)
     from . import report
 
+    if args.shared is not None:
+        rows = run_shared(plan, args.shared)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "shared.json").write_text(json.dumps({"machine": machine(), "rows": rows}, indent=1) + "\n")
+        (out / "shared.md").write_text(report.shared_table(rows) + "\n")
+        print(report.shared_table(rows))
+        log(f"wrote {out / 'shared.json'}, {out / 'shared.md'}")
+        return 0 if all("error" not in x for r in rows for x in r["runs"]) else 1
     if args.quality is not None:
         rows = run_quality(plan, args.quality)
         out.mkdir(parents=True, exist_ok=True)

@@ -8,20 +8,25 @@ from __future__ import annotations
 from typing import Callable
 
 
-def set_threads(framework: str, threads: int | None) -> None:
-    """Import the framework (torch before anything else) with `threads` intra-op threads
-    (None: the framework's default, one per core). One thread is steadier on a shared machine."""
+def set_threads(framework: str, setting: int | str | None) -> int | None:
+    """Import the framework (torch before anything else) and give it the threads that
+    `train.threads=setting` would (None or `framework`: its default, one per core); the
+    number set, or None."""
+    from aigc import threads
+
     if framework == "torch":
         import torch
-
-        if threads:
-            torch.set_num_threads(threads)
-        return
-    import tensorflow as tf
-
-    if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    else:
+        import tensorflow as tf
+    if setting in (None, threads.FRAMEWORK):
+        return None
+    n = threads.choose(threads.parse_setting(setting)).threads
+    if framework == "torch":
+        torch.set_num_threads(n)
+    else:
+        tf.config.threading.set_intra_op_parallelism_threads(n)
+        tf.config.threading.set_inter_op_parallelism_threads(n)
+    return n
 
 
 def strict_fp32(framework: str) -> None:

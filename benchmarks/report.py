@@ -179,3 +179,24 @@ def write(report: dict, out: Path) -> list[Path]:
     paths[1].write_text(summary(report) + "\n\n" + table(report) + "\n")
     plot(report, paths[2])
     return paths
+
+
+def shared_table(rows: list[dict]) -> str:
+    """samples/s of each run per case, and its ratio to one run alone on one thread (the
+    speed one core gives) and to one run alone with the framework's default threads."""
+    out = ["| config | framework | case | threads chosen | samples/s of each run | vs alone, 1 thread "
+           "| vs alone, framework default |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        same = [x for x in rows if (x["config"], x["framework"]) == (r["config"], r["framework"])]
+        base = {x["case"]: x["runs"][0].get("samples_per_s") for x in same}
+        one, default = base.get("alone, 1 thread"), base.get("alone, framework default")
+        rates = [x.get("samples_per_s") for x in r["runs"]]
+        if any(v is None for v in rates):
+            shown = "; ".join(x.get("error", "") for x in r["runs"])
+            out.append(f"| {Path(r['config']).stem} | {r['framework']} | {r['case']} | | {shown} | | |")
+            continue
+        threads = "; ".join(sorted({x["threads"] for x in r["runs"]}))
+        vs = lambda b: " / ".join(f"{v / b:.2f}" for v in rates) if b else ""  # noqa: E731
+        out.append(f"| {Path(r['config']).stem} | {r['framework']} | {r['case']} | {threads} | "
+                   f"{' / '.join(f'{v:.0f}' for v in rates)} | {vs(one)} | {vs(default)} |")
+    return "\n".join(out)

@@ -31,7 +31,7 @@ class Plan:
     steps: int = 200
     warmup: int = 20
     block: int = 5
-    threads: int | None = None
+    threads: int | str | None = "auto"  # train.threads for every worker (None: the framework's default)
     overrides: list[str] = field(default_factory=list)
     gemm_n: int = 2048
     timeout_s: int = 900
@@ -122,6 +122,41 @@ def run(plan: Plan) -> dict:
     settings = {k: getattr(plan, k) for k in keys}
     return {"machine": {**machine(), "frameworks": info}, "settings": settings, "gemm_gflops": gemm,
             "notes": notes, "results": results}
+
+
+# The shared-machine cases: (name, runs at once, train.threads)
+SHARED_CASES = (
+    ("alone, 1 thread", 1, "1"),
+    ("alone, framework default", 1, "framework"),
+    ("alone, auto", 1, "auto"),
+    ("2 at once, framework default", 2, "framework"),
+    ("2 at once, auto", 2, "auto"),
+)
+
+
+def run_together(jobs: list[dict], timeout_s: int) -> list[dict]:
+    """Start every job's worker at once (they meet at a barrier after warm-up); their results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        return list(pool.map(lambda job: spawn(job, timeout_s), jobs))
+
+
+def run_shared(plan: Plan, seconds: float, warmup: int = 5) -> list[dict]:
+    """Per config and framework, samples/s of each run of every `SHARED_CASES` case."""
+    rows = []
+    for config in plan.configs:
+        for fw in plan.frameworks:
+            for case, parties, setting in SHARED_CASES:
+                with tempfile.TemporaryDirectory() as barrier:
+                    job = dict(kind="shared", config=config, framework=fw, device=plan.device, threads=setting,
+                               overrides=plan.overrides, seconds=seconds, warmup=warmup, barrier=barrier,
+                               parties=parties)
+                    results = run_together([job] * parties, plan.timeout_s + int(3 * seconds))
+                rows.append({"config": config, "framework": fw, "case": case, "setting": setting, "runs": results})
+                shown = ", ".join(r.get("error") or f"{r['samples_per_s']:.0f} samples/s" for r in results)
+                log(f"shared {Path(config).stem} {fw} {case}: {shown}")
+    return rows
 
 
 def run_quality(plan: Plan, budget_s: float) -> list[dict]:

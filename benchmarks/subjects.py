@@ -50,13 +50,17 @@ class Subject:
     batch: Callable[[np.ndarray], Any]  # host batch -> device tensor
     step: Callable[[Any], Any]  # the compiled step on a device batch
     loop: Callable[[np.ndarray], Any]  # one training-loop iteration on a host batch
+    threads: Any = None  # aigc: the loop's thread governor (`aigc.threads.Governor`)
 
 
 def aigc_subject(cfg: dict) -> Subject:
     """aigc on `cfg["backend"]`, compiled as `cfg["train"]["compile"]` says."""
+    from aigc import threads
     from aigc.training import loop
 
-    model, dataset, rng = loop.build(cfg)
+    backend, choice = loop.backend_for(cfg)
+    model, dataset, rng = loop.build(cfg, backend)
+    governor = threads.Governor(backend, choice)
     batch_size = cfg["train"]["batch_size"]
     tensor = model.backend.tensor
     noise = {k: tensor(v) for k, v in model.random_inputs(rng, batch_size).items()}
@@ -65,13 +69,14 @@ def aigc_subject(cfg: dict) -> Subject:
 
     def loop_step(host_batch: np.ndarray) -> dict[str, float]:
         # The body of aigc.training.loop.train (private helpers: this must be the real thing).
+        governor.tick()
         losses = loop._step(model, host_batch, None, rng, batch_size)
         problem = loop._nonfinite(next(count), losses, None)
         if problem:
             raise RuntimeError(problem)
         return losses
 
-    return Subject(model.to_model_range(dataset.x), tensor, lambda b: compiled(b, **noise), loop_step)
+    return Subject(model.to_model_range(dataset.x), tensor, lambda b: compiled(b, **noise), loop_step, governor)
 
 
 # What the hand-written loops implement, per model family: (model key, the one value written)

@@ -22,7 +22,7 @@ def _config(job: dict, *extra: str) -> dict:
 
     return config.load(job["config"], [
         *job.get("overrides", []), f"backend={job['framework']}", f"device={job['device']}",
-        "train.progress=false", *extra,
+        "train.progress=false", f"train.threads={job.get('threads') or 'framework'}", *extra,
     ])
 
 
@@ -56,14 +56,41 @@ def quality(job: dict) -> dict:
     return at_budget(_config(job), job["budget_s"])
 
 
-KINDS = {"speed": speed, "quality": quality}
+def shared(job: dict) -> dict:
+    """samples/s of `aigc train`'s loop (`subjects.aigc_subject`, threads as `train.threads`
+    says, re-checked as the loop does) over `seconds`, started together with the other
+    workers of its case: each waits at a barrier (a directory of ready files) after warm-up."""
+    import time
+
+    from . import subjects
+
+    cfg = _config(job)
+    subject = subjects.aigc_subject(cfg)
+    next_batch = subjects.SOURCES["gather"](subject.x, cfg["train"]["batch_size"], cfg["seed"])
+    for _ in range(job["warmup"]):
+        subject.loop(next_batch())
+    barrier = Path(job["barrier"])
+    (barrier / str(os.getpid())).touch()
+    while len(list(barrier.iterdir())) < job["parties"]:
+        time.sleep(0.001)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < job["seconds"]:
+        subject.loop(next_batch())
+        steps += 1
+    elapsed = time.perf_counter() - start
+    return {"samples_per_s": steps * cfg["train"]["batch_size"] / elapsed, "steps": steps,
+            "threads": str(subject.threads.choice)}
+
+
+KINDS = {"speed": speed, "quality": quality, "shared": shared}
 
 
 def main(argv: list[str]) -> int:
     job = json.loads(Path(argv[0]).read_text())
     from . import frameworks
 
-    frameworks.set_threads(job["framework"], job.get("threads"))
+    if job["kind"] != "shared":  # aigc and the hand-written loop get the same thread count
+        job["threads"] = frameworks.set_threads(job["framework"], job.get("threads"))
 
     try:
         result = KINDS[job["kind"]](job)

@@ -49,7 +49,7 @@ def test_config_file_with_unknown_key(tmp_path):
     assert r.returncode == 2
     assert r.stderr.strip() == (
         "aigc: error: unknown key train.epochs; allowed: steps, batch_size, log_every, checkpoint_every, "
-        "compile, progress, eval_samples, eval_every, eval_iwae_k, eval_images, keep_checkpoints, on_nonfinite"
+        "compile, progress, eval_samples, eval_every, eval_iwae_k, eval_images, keep_checkpoints, on_nonfinite, threads"
     )
     assert not (tmp_path / "run").exists()
 

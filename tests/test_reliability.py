@@ -3,6 +3,7 @@ the divergence guard, integrity, determinism and out-of-memory errors."""
 
 import json
 import pickle
+import re
 import shlex
 import signal
 import subprocess
@@ -228,7 +229,9 @@ def test_nonfinite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, backe
         aigc.train(VAE, **DIVERGES, backend=backend, out=str(tmp_path / "run"), train__steps=10,
                    train__checkpoint_every=1)
     ckpt_dir = tmp_path / "run" / "checkpoint"
-    assert str(info.value) == (
+    # inf or nan (inf - inf) depending on how the framework's threads split the reductions
+    shown = re.sub(r"\bnan\b", "inf", str(info.value))
+    assert shown == (
         f"non-finite loss at step 2 (loss=inf, rec=inf, kl=inf); kept the checkpoint of step 1 in {ckpt_dir}; "
         "try a smaller optim.lr"
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -37,17 +36,11 @@ def run_seeds(config_path: str, backend: str, seeds: list[int], overrides: list[
     return [run_one(config_path, backend, seed, overrides, out) for seed in seeds]
 
 
-def _single_threaded() -> None:
-    """Worker start-up: one thread per framework (read when the framework is imported), so
-    `jobs` workers share the cores instead of fighting over them."""
-    for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
-        os.environ[var] = "1"
-
-
 def run_parallel(config_path: str, seeds: list[int], overrides: list[str], jobs: int) -> dict[str, list[dict]]:
-    """Every (backend, seed) run in its own fresh single-threaded process, `jobs` at a time."""
+    """Every (backend, seed) run in its own fresh process, `jobs` at a time; `train.threads:
+    auto` shares the cores among them (aigc.threads)."""
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_single_threaded, max_tasks_per_child=1) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
         futures = {b: [pool.submit(run_one, config_path, b, s, list(overrides)) for s in seeds] for b in ("torch", "tensorflow")}
         return {b: [f.result() for f in fs] for b, fs in futures.items()}
 

@@ -13,6 +13,7 @@ import math
 import signal
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import IO, Iterator
 import numpy as np
 
 from .. import backend as backends
-from .. import checkpoint, data, models
+from .. import checkpoint, data, models, threads
 from ..config import dump, validate
 from ..errors import ConfigError, Interrupted, OutOfMemory, TrainingDiverged
 from ..evaluate import evaluate
@@ -45,14 +46,24 @@ class Run:
     step: int
     metrics: dict = field(default_factory=dict)  # the last logged training metrics
     evaluation: dict = field(default_factory=dict)
+    steps_per_s: float | None = None  # this call's training steps over their wall time
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         return self.model.sample(n, seed=seed)
 
 
-def build(cfg: dict) -> tuple[Model, data.Dataset, np.random.Generator]:
-    """Backend, dataset and a freshly initialised model for a resolved config."""
+def backend_for(cfg: dict) -> tuple[backends.Backend, threads.Choice]:
+    """The config's backend, its threads chosen as `train.threads` says."""
+    if cfg["train"]["threads"] == threads.AUTO:
+        threads.register()  # before the framework's import: runs started together see each other
     backend = backends.get(cfg["backend"], device=cfg["device"])
+    return backend, threads.apply(backend, cfg["train"]["threads"])
+
+
+def build(cfg: dict, backend: backends.Backend | None = None) -> tuple[Model, data.Dataset, np.random.Generator]:
+    """Backend (`backend_for` unless given), dataset and a freshly initialised model for a
+    resolved config."""
+    backend = backend or backend_for(cfg)[0]
     dataset = data.load(cfg["data"], cfg["seed"])
     batch_size = cfg["train"]["batch_size"]
     if batch_size > len(dataset.x):
@@ -193,8 +204,13 @@ def _evaluate(model: Model, held_out: data.Dataset, cfg: dict) -> dict:
 
 def train(cfg: dict) -> Run:
     """Train a resolved config; write config, metrics, samples and checkpoints to `cfg["out"]`.
-    With `cfg["resume"]`, continue from the newest checkpoint in `<out>/checkpoint`."""
-    model, dataset, rng = build(cfg)
+    With `cfg["resume"]`, continue from the newest checkpoint in `<out>/checkpoint`. The
+    thread count chosen is printed and stored in the run's config (`train.threads`); under
+    `auto` it is revised as other aigc processes start and end (`threads.Governor`)."""
+    backend, choice = backend_for(cfg)
+    cfg = {**cfg, "train": {**cfg["train"], "threads": choice.threads}}
+    model, dataset, rng = build(cfg, backend)
+    governor = threads.Governor(backend, choice)
     tcfg, out = cfg["train"], Path(cfg["out"])
     ckpt_dir = out / "checkpoint"
     batches = feed_for(model, dataset, cfg)
@@ -218,8 +234,14 @@ def train(cfg: dict) -> Run:
     log = _open_log(out / "metrics.jsonl", good.step if cfg["resume"] else None)
     held_out = data.held_out(cfg["data"], cfg["seed"]) or dataset
     evaluation, evaluated_at = {}, None
+    if tcfg["progress"]:  # once the run is sure to start (a refused resume says only why)
+        threads.announce(choice, backend.name)
+    first, started = step, time.perf_counter()
     with bar, log, batches, _deferred_signals() as received:
         while step < steps:
+            revised = governor.tick()
+            if revised and tcfg["progress"]:
+                bar.write(f"aigc: {backend.name} now uses {revised}", file=sys.stderr)
             losses = _step(model, *batches.next_labeled(), rng, tcfg["batch_size"])
             step += 1
             stopping = bool(received)  # read once: a signal arriving later in this step waits for the next
@@ -255,6 +277,7 @@ def train(cfg: dict) -> Run:
             if stopping:
                 sig = signal.Signals(received[0])
                 raise Interrupted(sig.name, step, str(ckpt_dir), EXIT_CODES[sig])
+    elapsed = time.perf_counter() - started
     if saved != step:  # train.steps=0: the initial state
         checkpoint.save(ckpt_dir, snapshot(model, cfg, step, rng, batches), tcfg["keep_checkpoints"])
 
@@ -269,4 +292,4 @@ def train(cfg: dict) -> Run:
     else:
         samples = model.sample(tcfg["eval_samples"] if dataset.kind == "points" else 64, seed=cfg["seed"])
         save_samples(samples, out / "samples.png", centers, title=title)
-    return Run(model, cfg, out, step, last, evaluation)
+    return Run(model, cfg, out, step, last, evaluation, (step - first) / elapsed if step > first else None)

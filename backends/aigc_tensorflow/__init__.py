@@ -11,6 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from aigc import threads as aigc_threads  # noqa: E402
 from aigc.errors import BackendUnavailable, ConfigError  # noqa: E402
 from aigc.layers import Network  # noqa: E402
 
@@ -34,6 +35,7 @@ def _dense(grads: list) -> list:
 class TensorFlowBackend:
     name = "tensorflow"
     ops = _ops
+    thread_env = ("TF_NUM_INTRAOP_THREADS",)  # what TensorFlow itself reads when it starts
 
     def __init__(self, device: str = "cpu", deterministic: bool = False):
         if device.startswith("cuda") and not tf.config.list_physical_devices("GPU"):
@@ -123,6 +125,20 @@ class TensorFlowBackend:
                 var=p.handle, m=m_.handle, v=v_.handle, beta1_power=k.b1t, beta2_power=k.b2t, lr=k.lr,
                 beta1=k.beta1, beta2=k.beta2, epsilon=k.eps_hat, grad=g,
             )
+
+    def set_threads(self, n: int) -> bool:
+        """n intra- and n inter-op threads; False once TensorFlow's runtime has started (its
+        pools are made then and never resized)."""
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(n)
+            tf.config.threading.set_inter_op_parallelism_threads(n)
+        except RuntimeError:
+            return self.get_threads() == n
+        return True
+
+    def get_threads(self) -> int:
+        """The intra-op pool's size (TensorFlow's default, 0, is one thread per core)."""
+        return tf.config.threading.get_intra_op_parallelism_threads() or len(aigc_threads.cores())
 
     def set_determinism(self, enabled: bool) -> None:
         """Deterministic ops and no TF32 when enabled (parity runs)."""

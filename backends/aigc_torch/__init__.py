@@ -33,6 +33,8 @@ def _adam_step(p: torch.Tensor, g: torch.Tensor, m: torch.Tensor, v: torch.Tenso
 class TorchBackend:
     name = "torch"
     ops = _ops
+    thread_env = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # what torch itself reads at import
+    _interop_set = False  # torch allows setting the inter-op pool once, before it is used
 
     def __init__(self, device: str = "cpu", deterministic: bool = False):
         if device.startswith("cuda") and not torch.cuda.is_available():
@@ -163,6 +165,21 @@ class TorchBackend:
             buffers.append(buffer)
         self._flat[id(m[0])] = (weakref.ref(m[0]), tuple(buffers))
         return tuple(buffers)
+
+    def set_threads(self, n: int) -> bool:
+        """n intra-op threads (at any time: OpenMP resizes its team at the next parallel
+        region) and, the first time, n inter-op threads."""
+        torch.set_num_threads(n)
+        if not TorchBackend._interop_set:
+            TorchBackend._interop_set = True
+            try:
+                torch.set_num_interop_threads(n)
+            except RuntimeError:  # already set, or inter-op work already ran
+                pass
+        return True
+
+    def get_threads(self) -> int:
+        return torch.get_num_threads()
 
     def set_determinism(self, enabled: bool) -> None:
         """Deterministic kernels and no TF32 when enabled (parity runs)."""
