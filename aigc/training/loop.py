@@ -1,6 +1,6 @@
 """The training loop: batches and noise from the core's generator, steps on a backend.
 
-Reliability (README, "Reliability"): `resume` continues bit for bit from the newest
+Reliability (docs/reliability.md): `resume` continues bit for bit from the newest
 checkpoint; SIGINT/SIGTERM save a checkpoint at the next step boundary; a NaN/inf loss
 (checked every step) or weight (checked before each save) stops the run or rolls it back,
 and never overwrites the last good checkpoint; running out of memory is one line.
@@ -21,7 +21,7 @@ from typing import IO, Iterator
 import numpy as np
 
 from .. import backend as backends
-from .. import checkpoint, data, models
+from .. import checkpoint, data, limits, models, rundir
 from ..config import dump, validate
 from ..errors import ConfigError, Interrupted, OutOfMemory, TrainingDiverged
 from ..evaluate import evaluate
@@ -193,7 +193,15 @@ def _evaluate(model: Model, held_out: data.Dataset, cfg: dict) -> dict:
 
 def train(cfg: dict) -> Run:
     """Train a resolved config; write config, metrics, samples and checkpoints to `cfg["out"]`.
-    With `cfg["resume"]`, continue from the newest checkpoint in `<out>/checkpoint`."""
+    With `cfg["resume"]`, continue from the newest checkpoint in `<out>/checkpoint`.
+    Checked before any work: the memory the sizes need, and `out` (writable, not a file);
+    `out` stays locked against other runs until this one ends (docs/reliability.md)."""
+    limits.check_train(cfg)
+    with rundir.locked(rundir.check(cfg["out"])):
+        return _train(cfg)
+
+
+def _train(cfg: dict) -> Run:
     model, dataset, rng = build(cfg)
     tcfg, out = cfg["train"], Path(cfg["out"])
     ckpt_dir = out / "checkpoint"
@@ -201,6 +209,9 @@ def train(cfg: dict) -> Run:
     good, saved = snapshot(model, cfg, 0, rng, batches), None  # the last good state; its step if on disk
     if cfg["resume"]:
         good = _resumable(cfg, ckpt_dir)
+        if tuple(good.sample_shape) != model.sample_shape or good.data_kind != model.data_kind:
+            raise checkpoint.CheckpointError(f"resume: the checkpoint's data shape {good.sample_shape} ({good.data_kind}) "
+                                             f"is not this data's {model.sample_shape} ({model.data_kind})")
         _restore(model, good, batches)
         saved = good.step
         rng.bit_generator.state = good.rng_state
