@@ -197,6 +197,7 @@ def train(cfg: dict) -> Run:
     Checked before any work: the memory the sizes need, and `out` (writable, not a file);
     `out` stays locked against other runs until this one ends (docs/reliability.md)."""
     limits.check_train(cfg)
+    backends.backend_class(cfg["backend"])  # a backend that is not installed: refused before out= is created
     with rundir.locked(rundir.check(cfg["out"])):
         return _train(cfg)
 
