@@ -338,8 +338,8 @@ def test_full_disk_while_checkpointing_is_one_line_and_keeps_the_last_checkpoint
     HOSTILE["full disk"] = 1
 
 
-@pytest.mark.parametrize("delay", [0.2, 1.0])
-def test_early_ctrl_c_is_one_line(delay, tmp_path):
+def test_early_ctrl_c_is_one_line(tmp_path):
+    delay = 0.2  # while python -m aigc is still importing
     p = subprocess.Popen([sys.executable, "-m", "aigc", "train", MAIN, *TINY, f"out={tmp_path / 'r'}"],
                          stderr=subprocess.PIPE, text=True)
     time.sleep(delay)
@@ -347,7 +347,7 @@ def test_early_ctrl_c_is_one_line(delay, tmp_path):
     err = p.communicate(timeout=120)[1]
     lines = err.strip().splitlines()
     assert p.returncode == 130 and len(lines) == 1 and lines[0].startswith("aigc: "), (p.returncode, err)
-    HOSTILE[f"ctrl-c {delay}"] = 1
+    HOSTILE["ctrl-c"] = 1
 
 
 def test_second_run_on_a_busy_out_is_refused_and_a_killed_run_leaves_no_lock(tmp_path, capsys):
@@ -392,5 +392,5 @@ def test_hostile_input_count():
     """The harness's count (docs/reliability.md): run with the whole module."""
     total = sum(HOSTILE.values())
     print(f"\nhostile inputs tried: {total} ({HOSTILE})")
-    if len(HOSTILE) == 9:  # the whole module ran: the count the docs quote is the one tried
+    if len(HOSTILE) == 8:  # the whole module ran: the count the docs quote is the one tried
         assert f"**{total} hostile inputs**" in Path("docs/reliability.md").read_text()
