@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CheckpointError
+from .errors import CheckpointError, CheckpointWriteError, excerpt
 
 FORMAT = "aigc-checkpoint/1"
 SUFFIX = ".safetensors"
@@ -102,10 +102,21 @@ def save(directory: str | Path, ckpt: Checkpoint, keep: int = 3) -> Path:
     meta["sha256"] = content_sha256(tensors, meta)
     final = directory / filename(ckpt.step)
     tmp = directory / f".{final.name}.tmp-{os.getpid()}"
-    save_file(tensors, str(tmp), metadata=meta)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, final)
+    try:
+        save_file(tensors, str(tmp), metadata=meta)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    except Exception as exc:  # OSError, or safetensors' SafetensorError wrapping one (a full disk)
+        if not isinstance(exc, OSError) and type(exc).__name__ != "SafetensorError":
+            raise
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        kept = f"the checkpoints already in {directory} are intact" if files(directory) else "no checkpoint was written"
+        raise CheckpointWriteError(f"cannot write the checkpoint of step {ckpt.step} to {directory} "
+                                   f"({_os_reason(exc)}); {kept}; free disk space, then resume") from None
     if os.name == "posix":  # make the rename itself durable
         fd = os.open(directory, os.O_RDONLY)
         try:
@@ -115,6 +126,14 @@ def save(directory: str | Path, ckpt: Checkpoint, keep: int = 3) -> Path:
     for old in [*files(directory)[keep:], *directory.glob(TEMPORARY)]:
         old.unlink(missing_ok=True)
     return final
+
+
+def _os_reason(exc: Exception) -> str:
+    """The OS's words for a failed write: strerror, or the message inside a SafetensorError."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    found = re.search(r'message: "([^"]{1,200})"', str(exc))
+    return found[1] if found else excerpt(str(exc), 160)
 
 
 def load(path: str | Path) -> Checkpoint:
@@ -158,24 +177,69 @@ def _load_file(file: Path) -> Checkpoint:
             header_len = int.from_bytes(f.read(8), "little")
             header = json.loads(f.read(header_len)) if 0 < header_len < 100_000_000 else None
         tensors = load_file(str(file))
-    except (SafetensorError, ValueError, OSError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{file} is not a readable safetensors checkpoint ({exc})") from None
-    meta = (header or {}).get("__metadata__") or {}
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{file} is not an aigc checkpoint (format {meta.get('format')!r}, expected {FORMAT!r})")
+    except (SafetensorError, ValueError, OSError, UnicodeDecodeError, RecursionError, MemoryError) as exc:
+        # RecursionError: a header of deeply nested brackets
+        reason = excerpt(f"{type(exc).__name__}: {exc}", 160)[1:-1]
+        raise CheckpointError(f"{file} is not a readable safetensors checkpoint ({reason})") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{file} is not an aigc checkpoint (its header is not a JSON object)")
+    meta = header.get("__metadata__") or {}
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        got = meta.get("format") if isinstance(meta, dict) else None
+        raise CheckpointError(f"{file} is not an aigc checkpoint (format {excerpt(got)}, expected {FORMAT!r})")
     if content_sha256(tensors, meta) != meta.get("sha256"):
         raise CheckpointError(f"{file} is corrupt or was modified: its contents do not match the recorded SHA-256")
     try:
-        return Checkpoint(
+        ckpt = Checkpoint(
             config=json.loads(meta["config"]),
-            step=int(meta["step"]),
+            step=_int(meta["step"]),
             weights={k[len("weights."):]: v for k, v in tensors.items() if k.startswith("weights.")},
             optim={k[len("optim."):]: v for k, v in tensors.items() if k.startswith("optim.")},
             rng_state=json.loads(meta["rng_state"]),
             batches=json.loads(meta["batches"]),
-            sample_shape=tuple(json.loads(meta["sample_shape"])),
+            sample_shape=json.loads(meta["sample_shape"]),
             data_kind=meta["data_kind"],
             backend=meta["backend"],
         )
-    except (KeyError, ValueError) as exc:
-        raise CheckpointError(f"{file}: incomplete checkpoint metadata ({exc})") from None
+    except (KeyError, ValueError, RecursionError) as exc:
+        raise CheckpointError(f"{file}: incomplete checkpoint metadata ({excerpt(str(exc), 120)})") from None
+    problem = _metadata_problem(ckpt, tensors)
+    if problem:
+        raise CheckpointError(f"{file}: {problem}")
+    ckpt.sample_shape = tuple(ckpt.sample_shape)
+    return ckpt
+
+
+def _int(text: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,18}", text):
+        raise ValueError(f"step {excerpt(text)} is not a non-negative integer")
+    return int(text)
+
+
+def _is_int(v: object, minimum: int = 0) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= minimum
+
+
+def _metadata_problem(ckpt: Checkpoint, tensors: dict[str, np.ndarray]) -> str | None:
+    """What is wrong with metadata that parsed (types and ranges), or None. The config is
+    checked by config.validate where it is used; tensors' shapes by the model that loads them."""
+    for name, a in tensors.items():
+        if a.dtype != np.float32:
+            return f"tensor {excerpt(name)} is {a.dtype}, aigc checkpoints hold float32 only"
+    if not any(k.startswith("weights.") for k in tensors):
+        return "it holds no weights"
+    if not isinstance(ckpt.config, dict):
+        return f"its config is {type(ckpt.config).__name__}, not a mapping"
+    shape = ckpt.sample_shape
+    if not (isinstance(shape, list) and 1 <= len(shape) <= 3 and all(_is_int(v, 1) and v <= 1 << 20 for v in shape)):
+        return f"sample_shape {excerpt(shape)} is not 1 to 3 positive integers"
+    if ckpt.data_kind not in ("points", "images"):
+        return f"data_kind {excerpt(ckpt.data_kind)} is not points or images"
+    b = ckpt.batches
+    if not (isinstance(b, dict) and set(b) == {"epoch", "offset"} and all(_is_int(v) for v in b.values())):
+        return f"batches {excerpt(b)} is not {{'epoch': int >= 0, 'offset': int >= 0}}"
+    try:
+        np.random.PCG64().state = ckpt.rng_state
+    except Exception:  # NumPy raises TypeError, ValueError, KeyError, OverflowError for bad states
+        return f"rng_state {excerpt(ckpt.rng_state)} is not a NumPy PCG64 generator state"
+    return None

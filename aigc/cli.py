@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import shlex
 import sys
+import traceback
 from pathlib import Path
 
-from .errors import AigcError, ConfigError, Interrupted
+from .errors import AigcError, ConfigError, Interrupted, excerpt, user_error
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -56,16 +59,61 @@ def _labels(text: str | None, model, n: int):
     return np.resize(np.array(wanted), n), None
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """What `sample` and `eval` share, checked before anything is loaded: seed, device,
+    backend and the checkpoint path."""
+    from . import backend as backends
+    from .config import DEVICE_PATTERN
+
+    if args.seed < 0:
+        raise ConfigError(f"--seed {args.seed}: expected an integer >= 0")
+    if not re.fullmatch(DEVICE_PATTERN, args.device):
+        raise ConfigError(f"--device {excerpt(args.device)}: expected cpu, cuda or cuda:N")
+    if args.backend is not None and args.backend not in backends.names():
+        raise ConfigError(f"--backend {excerpt(args.backend)}: expected one of {', '.join(backends.names())}")
+    if "\x00" in args.checkpoint or not args.checkpoint:
+        raise ConfigError(f"checkpoint {excerpt(args.checkpoint)}: not a usable path")
+
+
+def _check_output(text: str) -> Path:
+    """`-o`: a .npy or .png file that can be written: its folder exists, it is not a folder."""
+    out = Path(text)
+    if "\x00" in text:
+        raise ConfigError(f"-o {excerpt(text)}: contains a NUL byte")
+    if out.suffix not in (".npy", ".png"):
+        raise ConfigError(f"-o {excerpt(text)}: the output must end in .npy or .png")
+    if out.is_dir():
+        raise ConfigError(f"-o {excerpt(text)}: is a directory; give a file name such as samples.png")
+    folder = out.parent
+    if not folder.is_dir():
+        raise ConfigError(f"-o {excerpt(text)}: the folder {excerpt(str(folder))} does not exist")
+    if not os.access(out if out.exists() else folder, os.W_OK):
+        raise ConfigError(f"-o {excerpt(text)}: not writable (permission denied)")
+    return out
+
+
+def _checkpoint_for(args: argparse.Namespace, n: int, option: str):
+    """The checkpoint, with `n` samples (0: its train.eval_samples) checked against the
+    machine's memory before any model is built."""
+    from . import checkpoint, config, limits
+
+    ckpt = checkpoint.load(args.checkpoint)
+    cfg = config.validate(ckpt.config)
+    limits.check_samples(cfg, n or cfg["train"]["eval_samples"], option)
+    return ckpt
+
+
 def _sample(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .api import load
     from .plots import save_samples
 
-    out = Path(args.output)
-    if out.suffix not in (".npy", ".png"):
-        raise ConfigError(f"-o {out}: the output must end in .npy or .png")
-    model = load(args.checkpoint, backend=args.backend, device=args.device, threads=args.threads)
+    _check_options(args)
+    out = _check_output(args.output)
+    if args.n < 1:
+        raise ConfigError(f"-n {args.n}: expected at least 1 sample")
+    model = load(_checkpoint_for(args, args.n, "-n"), backend=args.backend, device=args.device, threads=args.threads)
     labels, columns = _labels(args.labels, model, args.n)
     samples = model.sample(args.n, seed=args.seed, **({"labels": labels} if labels is not None else {})).astype(np.float32)
     if out.suffix == ".npy":
@@ -81,7 +129,16 @@ def _eval(args: argparse.Namespace) -> int:
     from .api import load
     from .evaluate import evaluate
 
-    model = load(args.checkpoint, backend=args.backend, device=args.device, threads=args.threads)
+    from .config import MAX_IWAE_K
+
+    _check_options(args)
+    if args.n < 0:
+        raise ConfigError(f"--n {args.n}: expected a number of samples >= 1 (0: train.eval_samples)")
+    if not 0 <= args.k <= MAX_IWAE_K:
+        raise ConfigError(f"--k {args.k}: expected 0 to {MAX_IWAE_K} importance samples per example (0: skip)")
+    if args.classifier_dir is not None and "\x00" in args.classifier_dir:
+        raise ConfigError(f"--classifier-dir {excerpt(args.classifier_dir)}: contains a NUL byte")
+    model = load(_checkpoint_for(args, args.n, "--n"), backend=args.backend, device=args.device, threads=args.threads)
     cfg = model.cfg
     held_out = data.held_out(cfg["data"], cfg["seed"]) or data.load(cfg["data"], cfg["seed"])
     n = args.n or cfg["train"]["eval_samples"]
@@ -195,12 +252,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+REPORT = "aigc: this looks like a bug in aigc, not in your input: please report it with the traceback above"
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["bench"]:  # all that follows is the benchmark's own (options included)
-        argv = ["bench", "--", *argv[1:]]
-    args = parser().parse_args(argv)
+    """Run one command. The error boundary: an `AigcError` and anything the user's input or
+    machine caused (I/O, permissions, a full disk, memory; `errors.user_error`) is one line
+    `aigc: error: ...` and exit 2; Ctrl-C is `aigc: interrupted`, exit 130; anything else is
+    a bug and keeps its traceback, with a hint to report it (exit 1)."""
     try:
+        argv = sys.argv[1:] if argv is None else list(argv)
+        if argv[:1] == ["bench"]:  # all that follows is the benchmark's own (options included)
+            argv = ["bench", "--", *argv[1:]]
+        args = parser().parse_args(argv)
         return args.func(args)
     except AigcError as exc:
         print(f"aigc: error: {exc}", file=sys.stderr)
@@ -208,6 +272,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("aigc: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        line = user_error(exc)
+        if line is None:
+            traceback.print_exc()
+            print(REPORT, file=sys.stderr)
+            return 1
+        print(f"aigc: error: {line}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from . import threads
+from .errors import ConfigError, excerpt
 
 
 @dataclass(frozen=True)
@@ -28,31 +29,39 @@ class Field:
     pattern: str | None = None
     help: str = ""
     keywords: tuple[str, ...] = ()  # words allowed besides values of `type` (threads: auto)
+    below: float | None = None  # an exclusive maximum: beta1 in [0, 1)
 
     def check(self, key: str, value: Any) -> Any:
         if isinstance(value, str) and value in self.keywords:
             return value
         if self.type is list:  # a list of positive ints (layer widths)
             if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value):
-                raise ConfigError(f"{key}: expected a list of positive integers such as [256, 512], got {value!r}")
+                raise ConfigError(f"{key}: expected a list of positive integers such as [256, 512], got {excerpt(value)}")
+            if len(value) > MAX_LIST:
+                raise ConfigError(f"{key}: at most {MAX_LIST} widths, got {len(value)}")
             return list(value)
         if self.type is float:
             value = _as_float(key, value)
         if self.type is not bool and isinstance(value, bool) or not isinstance(value, self.type):
             expected = " or ".join([*self.keywords, self.type.__name__])
-            raise ConfigError(f"{key}: expected {expected}, got {value!r}")
+            raise ConfigError(f"{key}: expected {expected}, got {excerpt(value)}")
         if self.choices is not None and value not in self.choices:
-            raise ConfigError(f"{key}: {value!r} is not allowed; allowed: {', '.join(map(str, self.choices))}")
+            raise ConfigError(f"{key}: {excerpt(value)} is not allowed; allowed: {', '.join(map(str, self.choices))}")
         if self.minimum is not None and value < self.minimum:
-            raise ConfigError(f"{key}: {value!r} is below the minimum {self.minimum}")
+            raise ConfigError(f"{key}: {excerpt(value)} is below the minimum {self.minimum}")
         if self.maximum is not None and value > self.maximum:
-            raise ConfigError(f"{key}: {value!r} is above the maximum {self.maximum}")
+            raise ConfigError(f"{key}: {excerpt(value)} is above the maximum {self.maximum:g}")
+        if self.below is not None and value >= self.below:
+            raise ConfigError(f"{key}: {excerpt(value)} must be below {self.below:g} (allowed: [{self.minimum or 0:g}, {self.below:g}))")
         if self.pattern is not None and not re.fullmatch(self.pattern, value):
-            raise ConfigError(f"{key}: {value!r} does not match {self.help or self.pattern}")
+            raise ConfigError(f"{key}: {excerpt(value)} does not match {self.help or self.pattern}")
         return value
 
 
 Schema = dict[str, Field]
+MAX_LIST = 1000  # layer widths in a list
+MAX_DEPTH = 1000  # hidden layers
+MAX_IWAE_K = 100_000  # importance samples per example (Burda et al. use 5,000)
 
 
 def _as_float(key: str, value: Any) -> Any:
@@ -68,13 +77,13 @@ def _as_float(key: str, value: Any) -> Any:
     except OverflowError:
         number = math.inf
     if not math.isfinite(number):
-        raise ConfigError(f"{key}: expected a finite float, got {value!r}")
+        raise ConfigError(f"{key}: expected a finite float, got {excerpt(value)}")
     return number
 
 
 def _key(key: Any) -> str:
     """A key as written in messages: plain if it is a name, else its repr (keeps errors one line)."""
-    return key if isinstance(key, str) and key.isidentifier() else repr(key)
+    return key if isinstance(key, str) and key.isidentifier() and len(key) <= 60 else excerpt(key)
 
 
 def _safe_yaml(text: str) -> Any:
@@ -97,11 +106,11 @@ TRAIN: Schema = {
     "progress": Field(bool, True),
     "eval_samples": Field(int, 2500, minimum=1),
     "eval_every": Field(int, 0, minimum=0, help="steps between evaluations (metrics.jsonl); 0: only at the end (eval.json)"),
-    "eval_iwae_k": Field(int, 0, minimum=0, help="VAEs: importance samples of the IWAE NLL in evaluations; 0: skip it"),
+    "eval_iwae_k": Field(int, 0, minimum=0, maximum=MAX_IWAE_K, help="VAEs: importance samples of the IWAE NLL in evaluations; 0: skip it"),
     "eval_images": Field(bool, False, help="images: FID, precision/recall and classifier score at evaluation (trains the classifier on first use: minutes); `aigc eval` computes them afterwards"),
     "keep_checkpoints": Field(int, 3, minimum=1, help="newest checkpoints kept in <out>/checkpoint"),
     "on_nonfinite": Field(str, "stop", choices=("stop", "rollback"), help="what a NaN/inf loss or weight does"),
-    "threads": Field(int, "auto", minimum=1, keywords=("auto", "framework"),
+    "threads": Field(int, "auto", minimum=1, maximum=threads.MAX_THREADS, keywords=threads.SETTINGS,
                      help="framework threads: auto (this process's cores, shared with the other aigc processes "
                           "running; docs/threads.md), a number, or framework (its own default); OMP_NUM_THREADS "
                           "set by the user wins over auto"),
@@ -110,8 +119,8 @@ TRAIN: Schema = {
 OPTIM: Schema = {
     "name": Field(str, "adam", choices=("adam",)),
     "lr": Field(float, 2e-4, minimum=0.0),
-    "beta1": Field(float, 0.5, minimum=0.0),
-    "beta2": Field(float, 0.999, minimum=0.0),
+    "beta1": Field(float, 0.5, minimum=0.0, below=1.0),
+    "beta2": Field(float, 0.999, minimum=0.0, below=1.0),
     "eps": Field(float, 1e-8, minimum=0.0),
     "schedule": Field(str, "constant", choices=("constant", "linear"), help="linear: lr decays to 0 at train.steps"),
 }
@@ -136,7 +145,7 @@ def _check_section(section: str, raw: Any, schema: Schema) -> dict:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{section}: expected a mapping, got {raw!r}")
+        raise ConfigError(f"{section}: expected a mapping, got {excerpt(raw)}")
     out = {}
     for key, value in raw.items():
         if key not in schema:
@@ -152,9 +161,9 @@ def _named_section(section: str, raw: Any, registry: dict[str, Schema]) -> dict:
         raise ConfigError(f"{section}.name is required; allowed: {', '.join(registry)}")
     name = raw["name"]
     if not isinstance(name, str):
-        raise ConfigError(f"{section}.name: expected str, got {name!r}")
+        raise ConfigError(f"{section}.name: expected str, got {excerpt(name)}")
     if name not in registry:
-        raise ConfigError(f"{section}.name: {name!r} is not allowed; allowed: {', '.join(registry)}")
+        raise ConfigError(f"{section}.name: {excerpt(name)} is not allowed; allowed: {', '.join(registry)}")
     schema = {"name": Field(str, name), **registry[name]}
     return _check_section(section, raw, schema)
 
@@ -182,7 +191,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     """`model.hidden=256` -> (["model", "hidden"], 256); the value is read as YAML."""
     key, sep, value = text.partition("=")
     if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", key):
-        raise ConfigError(f"override {text!r}: expected KEY=VALUE or KEY.SUB=VALUE")
+        raise ConfigError(f"override {excerpt(text)}: expected KEY=VALUE or KEY.SUB=VALUE")
     try:
         parsed = _safe_yaml(value) if value.strip() else ""
     except yaml.YAMLError:
@@ -200,7 +209,7 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
         for part in path[:-1]:
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
-                raise ConfigError(f"override {text!r}: {part} is not a section")
+                raise ConfigError(f"override {excerpt(text)}: {part} is not a section")
             node = child
         node[path[-1]] = value
     return raw
@@ -210,12 +219,12 @@ def read_yaml(path: str | Path) -> Any:
     try:
         text = Path(path).read_text()
     except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
-        raise ConfigError(f"cannot read config {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
+        raise ConfigError(f"cannot read config {excerpt(str(path))}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         return _safe_yaml(text)
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
-        raise ConfigError(f"{path}: not valid YAML ({first})") from None
+        raise ConfigError(f"{excerpt(str(path))}: not valid YAML ({first[:160]})") from None
 
 
 def load(source: str | Path | dict, overrides: list[str] | None = None, **kwargs: Any) -> dict:

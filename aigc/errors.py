@@ -18,6 +18,10 @@ class CheckpointError(AigcError):
     pass
 
 
+class CheckpointWriteError(CheckpointError):
+    """A checkpoint could not be written (a full disk, no permission); earlier ones are intact."""
+
+
 class DatasetError(AigcError):
     pass
 
@@ -44,3 +48,47 @@ class Interrupted(AigcError):
 
 class ClassifierError(AigcError):
     """The feature classifier of the image metrics is missing, corrupt or does not fit the data."""
+
+
+class RunLocked(AigcError):
+    """Another live process is training into the same `out=` directory."""
+
+
+EXCERPT_CHARS = 60
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """A bounded repr of `value` for a one-line message: a few levels and items, at most
+    `limit` characters, never the repr of the whole value (a YAML alias bomb's repr would
+    not finish)."""
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxlevel, r.maxdict, r.maxlist, r.maxtuple, r.maxset = 3, 4, 4, 4, 4
+    r.maxstring, r.maxother, r.maxlong = limit, limit, limit
+    text = r.repr(value).replace("\n", "\\n")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def user_error(exc: BaseException) -> str | None:
+    """The one-line message for an exception the user's environment or input caused (I/O,
+    permissions, a full disk, memory), or None for anything else: a bug, which keeps its
+    traceback."""
+    import errno
+
+    if isinstance(exc, OSError):
+        name = getattr(exc, "filename", None)
+        where = f": {excerpt(str(name), 200)}" if name is not None else ""
+        reason = exc.strerror or str(exc)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return f"{reason}{where}; free disk space (checkpoints already written are intact) and retry"
+        if isinstance(exc, PermissionError) or exc.errno in (errno.EROFS,):
+            return f"{reason}{where}; choose a location you can write to"
+        return f"{excerpt(reason, 200)}{where}"
+    if isinstance(exc, MemoryError) or type(exc).__name__ in ("OutOfMemoryError", "ResourceExhaustedError"):
+        return "out of memory; try smaller sizes (model, train.batch_size, data.size, -n)"
+    if isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc):
+        return "out of memory (" + excerpt(str(exc).splitlines()[0] if str(exc) else "", 120).strip("'\"") + "); try smaller sizes"
+    if type(exc).__name__ == "SafetensorError" and ("os error" in str(exc) or "No space" in str(exc)):
+        return f"cannot write a safetensors file ({excerpt(str(exc), 160)}); free disk space and retry"
+    return None

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .backend import Backend, Net, Tensor
+from .errors import CheckpointError
 
 
 def _f32(x: float) -> float:
@@ -126,6 +127,19 @@ class Adam:
         return out
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Assign the state; every tensor's presence and shape is checked first (CheckpointError)."""
+        expected: dict[str, tuple[int, ...]] = {"b1t": (), "b2t": (), "t": ()}
+        for prefix, name in self.slots:
+            shape = {p.name: tuple(p.shape) for p in self.nets[prefix].spec.params()}[name]
+            expected[f"m.{prefix}.{name}"] = expected[f"v.{prefix}.{name}"] = shape
+        missing = sorted(set(expected) - set(state))
+        if missing:
+            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            raise CheckpointError(f"optimizer state does not match the model: missing {missing[:3]}{more}")
+        for key, shape in expected.items():
+            got = tuple(np.shape(state[key]))
+            if got != shape and not (shape == () and got in ((1,),)):
+                raise CheckpointError(f"optimizer tensor {key!r} has shape {got}, the model needs {shape}")
         assign, tensor = self.backend.assign, self.backend.tensor
         powers = [np.asarray(state[key], np.float32).reshape(()) for key in ("b1t", "b2t", "t")]
         assign(self.powers, tensor(np.stack(powers)))

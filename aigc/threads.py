@@ -33,6 +33,7 @@ from typing import Any
 AUTO = "auto"
 FRAMEWORK = "framework"  # leave the threads to the framework (its default: one per core)
 SETTINGS = (AUTO, FRAMEWORK)
+MAX_THREADS = 1024  # more is a typo, not a machine
 RECHECK_S = 2.0
 COMMON_ENV = ("OMP_NUM_THREADS",)  # read by every backend: the variable users know
 
@@ -146,8 +147,8 @@ def parse_setting(value: Any) -> int | str:
         n = int(value)
     except (TypeError, ValueError):
         n = 0
-    if isinstance(value, bool) or n < 1 or str(n) != str(value).strip():
-        raise ValueError(f"expected auto, framework or a positive whole number, got {str(value)[:40]!r}")
+    if isinstance(value, bool) or not 1 <= n <= MAX_THREADS or str(n) != str(value).strip():
+        raise ValueError(f"expected auto, framework or a whole number from 1 to {MAX_THREADS}, got {str(value)[:40]!r}")
     return n
 
 

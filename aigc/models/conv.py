@@ -26,7 +26,7 @@ DCGAN: Schema = {
     "g_out_stride": Field(int, 2, choices=(1, 2), help="1: upsample to full size, then a stride-1 conv to the image (the Keras tutorial)"),
     "d_dropout": Field(float, 0.0, minimum=0.0, maximum=0.9, help="Dropout rate after each of D's LeakyReLUs (the TensorFlow tutorial: 0.3); 0 = none"),
     **GAN_OPTIONS,
-    "bn_momentum": Field(float, 0.1, minimum=0.0),
+    "bn_momentum": Field(float, 0.1, minimum=0.0, maximum=1.0),
     "bn_eps": Field(float, 1e-5, minimum=0.0),
 }
 

@@ -27,7 +27,7 @@ GAN_OPTIONS: Schema = {
     "loss": Field(str, "non_saturating", choices=GAN_LOSSES),
     "n_critic": Field(int, 1, minimum=1, help="discriminator updates per generator update (WGAN: 5)"),
     "gp_weight": Field(float, 0.0, minimum=0.0, help="WGAN-GP gradient penalty weight (10 in the paper); 0 = off"),
-    "ema": Field(float, 0.0, minimum=0.0, help="decay of the generator's weight average used for sampling; 0 = off"),
+    "ema": Field(float, 0.0, minimum=0.0, below=1.0, help="decay of the generator's weight average used for sampling; 0 = off"),
 }
 
 GENERATOR_NETS = ("G", "G_label")

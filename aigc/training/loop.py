@@ -1,6 +1,6 @@
 """The training loop: batches and noise from the core's generator, steps on a backend.
 
-Reliability (README, "Reliability"): `resume` continues bit for bit from the newest
+Reliability (docs/reliability.md): `resume` continues bit for bit from the newest
 checkpoint; SIGINT/SIGTERM save a checkpoint at the next step boundary; a NaN/inf loss
 (checked every step) or weight (checked before each save) stops the run or rolls it back,
 and never overwrites the last good checkpoint; running out of memory is one line.
@@ -22,7 +22,7 @@ from typing import IO, Iterator
 import numpy as np
 
 from .. import backend as backends
-from .. import checkpoint, data, models, threads
+from .. import checkpoint, data, limits, models, rundir, threads
 from ..config import dump, validate
 from ..errors import ConfigError, Interrupted, OutOfMemory, TrainingDiverged
 from ..evaluate import evaluate
@@ -204,9 +204,18 @@ def _evaluate(model: Model, held_out: data.Dataset, cfg: dict) -> dict:
 
 def train(cfg: dict) -> Run:
     """Train a resolved config; write config, metrics, samples and checkpoints to `cfg["out"]`.
-    With `cfg["resume"]`, continue from the newest checkpoint in `<out>/checkpoint`. The
+    With `cfg["resume"]`, continue from the newest checkpoint in `<out>/checkpoint`.
+    Checked before any work: the memory the sizes need, and `out` (writable, not a file);
+    `out` stays locked against other runs until this one ends (docs/reliability.md). The
     thread count chosen is printed and stored in the run's config (`train.threads`); under
-    `auto` it is revised as other aigc processes start and end (`threads.Governor`)."""
+    `auto` it is revised as other programs start and end (`threads.Governor`)."""
+    limits.check_train(cfg)
+    backends.backend_class(cfg["backend"])  # a backend that is not installed: refused before out= is created
+    with rundir.locked(rundir.check(cfg["out"])):
+        return _train(cfg)
+
+
+def _train(cfg: dict) -> Run:
     backend, choice = backend_for(cfg)
     cfg = {**cfg, "train": {**cfg["train"], "threads": choice.threads}}
     model, dataset, rng = build(cfg, backend)
@@ -217,6 +226,9 @@ def train(cfg: dict) -> Run:
     good, saved = snapshot(model, cfg, 0, rng, batches), None  # the last good state; its step if on disk
     if cfg["resume"]:
         good = _resumable(cfg, ckpt_dir)
+        if tuple(good.sample_shape) != model.sample_shape or good.data_kind != model.data_kind:
+            raise checkpoint.CheckpointError(f"resume: the checkpoint's data shape {good.sample_shape} ({good.data_kind}) "
+                                             f"is not this data's {model.sample_shape} ({model.data_kind})")
         _restore(model, good, batches)
         saved = good.step
         rng.bit_generator.state = good.rng_state
