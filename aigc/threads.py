@@ -120,12 +120,21 @@ class Registry:
                         fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
                     except BlockingIOError:  # locked: its process is alive
                         theirs = {int(c) for c in f.read().split(",") if c.strip().isdigit()}
-                        count += bool(theirs & mine) or not theirs
+                        count += (bool(theirs & mine) or not theirs) and not _stopped(path.name)
                         continue
                     path.unlink(missing_ok=True)  # unlocked: its process has ended
             except (OSError, ValueError):
                 continue
         return max(count, 1)
+
+
+def _stopped(pid: str) -> bool:
+    """Whether the process is stopped (SIGSTOP, Ctrl-Z, a debugger): it holds no core."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] in ("T", "t")
+    except (OSError, IndexError):
+        return False
 
 
 _REGISTRY = Registry()

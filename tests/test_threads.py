@@ -64,6 +64,12 @@ def test_auto_is_every_core_alone_and_an_equal_share_beside_other_aigc_processes
         choice = threads.choose("auto")
         assert (choice.threads, choice.auto) == (1, True)
         assert "4 aigc processes share them" in choice.reason
+        others[1].send_signal(signal.SIGSTOP)  # a stopped run holds no core
+        deadline = time.monotonic() + 5
+        while not threads._stopped(str(others[1].pid)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert "3 aigc processes share them" in threads.choose("auto").reason
+        others[1].send_signal(signal.SIGCONT)
         others[0].send_signal(signal.SIGKILL)  # a killed run: the kernel drops its lock
         others[0].wait()
         assert threads.choose("auto").threads == 1  # 4 cores // 3 processes
