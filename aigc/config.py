@@ -98,13 +98,13 @@ def _safe_yaml(text: str) -> Any:
 
 
 TRAIN: Schema = {
-    "steps": Field(int, 2000, minimum=0),
-    "batch_size": Field(int, 128, minimum=1),
+    "steps": Field(int, 2000, minimum=0, help="optimizer steps (a GAN step: n_critic D updates and one G update)"),
+    "batch_size": Field(int, 128, minimum=1, help="examples per batch (a GAN with n_critic > 1 takes n_critic batches per step)"),
     "log_every": Field(int, 100, minimum=1, help="steps between metric log lines"),
     "checkpoint_every": Field(int, 0, minimum=0, help="0: only at the end"),
-    "compile": Field(str, "auto", choices=("auto", "none", "xla", "torch_compile")),
-    "progress": Field(bool, True),
-    "eval_samples": Field(int, 2500, minimum=1),
+    "compile": Field(str, "auto", choices=("auto", "none", "xla", "torch_compile"), help="auto: tf.function on TensorFlow, eager torch; none; xla (TensorFlow; not parity-safe with BatchNorm); torch_compile"),
+    "progress": Field(bool, True, help="show a progress bar"),
+    "eval_samples": Field(int, 2500, minimum=1, help="samples drawn for the evaluation"),
     "eval_every": Field(int, 0, minimum=0, help="steps between evaluations (metrics.jsonl); 0: only at the end (eval.json)"),
     "eval_iwae_k": Field(int, 0, minimum=0, maximum=MAX_IWAE_K, help="VAEs: importance samples of the IWAE NLL in evaluations; 0: skip it"),
     "eval_images": Field(bool, False, help="images: FID, precision/recall and classifier score at evaluation (trains the classifier on first use: minutes); `aigc eval` computes them afterwards"),
@@ -117,11 +117,11 @@ TRAIN: Schema = {
 }
 
 OPTIM: Schema = {
-    "name": Field(str, "adam", choices=("adam",)),
-    "lr": Field(float, 2e-4, minimum=0.0),
-    "beta1": Field(float, 0.5, minimum=0.0, below=1.0),
-    "beta2": Field(float, 0.999, minimum=0.0, below=1.0),
-    "eps": Field(float, 1e-8, minimum=0.0),
+    "name": Field(str, "adam", choices=("adam",), help="the optimizer: aigc's Adam, one formula on every backend"),
+    "lr": Field(float, 2e-4, minimum=0.0, help="learning rate"),
+    "beta1": Field(float, 0.5, minimum=0.0, below=1.0, help="Adam's first-moment decay"),
+    "beta2": Field(float, 0.999, minimum=0.0, below=1.0, help="Adam's second-moment decay"),
+    "eps": Field(float, 1e-8, minimum=0.0, help="Adam's epsilon, added to the bias-corrected sqrt(v) (torch's placement)"),
     "schedule": Field(str, "constant", choices=("constant", "linear"), help="linear: lr decays to 0 at train.steps"),
 }
 
@@ -130,10 +130,10 @@ DEVICE_PATTERN = r"cpu|cuda(:\d+)?"
 
 def top_level(backends: list[str]) -> Schema:
     return {
-        "backend": Field(str, "torch", choices=tuple(backends)),
-        "seed": Field(int, 0, minimum=0),
+        "backend": Field(str, "torch", choices=tuple(backends), help="torch or tensorflow (any installed aigc.backends plugin)"),
+        "seed": Field(int, 0, minimum=0, help="seeds everything: initial weights, data, batches, noise"),
         "device": Field(str, "cpu", pattern=DEVICE_PATTERN, help="cpu, cuda or cuda:N"),
-        "out": Field(str, "runs/default"),
+        "out": Field(str, "runs/default", help="the run directory (config.yaml, metrics.jsonl, eval.json, checkpoint/)"),
         "resume": Field(bool, False, help="continue from the newest checkpoint in <out>/checkpoint"),
     }
 

@@ -25,7 +25,7 @@ _MIXTURE: Schema = {
 SCHEMAS: dict[str, Schema] = {
     "ring8": dict(_MIXTURE),
     "grid25": dict(_MIXTURE),
-    "digits": {"split": Field(str, "train", choices=("train", "test", "all"))},
+    "digits": {"split": Field(str, "train", choices=("train", "test", "all"), help="train: the first 1,500 images; test: the last 297; all")},
     **{name: downloaded.SCHEMA for name in downloaded.LOADERS},
 }
 

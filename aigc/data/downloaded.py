@@ -26,7 +26,7 @@ LOADERS: dict[str, Callable[[str, str, str], tuple[np.ndarray, np.ndarray]]] = {
 }
 
 SCHEMA: Schema = {
-    "split": Field(str, "train", choices=("train", "test")),
+    "split": Field(str, "train", choices=("train", "test"), help="which split of the dataset"),
     "subset": Field(int, 0, minimum=0, help="0: the whole split; N: its first N examples"),
     "binarize": Field(str, "none", choices=("none", "static", "dynamic"),
                       help="static: one fixed Bernoulli draw; dynamic: a fresh draw for every batch"),

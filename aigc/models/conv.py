@@ -17,28 +17,28 @@ from .mlp import NORMS
 KERNEL = 4
 
 DCGAN: Schema = {
-    "latent_dim": Field(int, 100, minimum=1),
+    "latent_dim": Field(int, 100, minimum=1, help="size of the noise z"),
     "channels": Field(int, 64, minimum=1, help="D's first conv width; G mirrors it (doubling per level)"),
-    "g_norm": Field(str, "batchnorm", choices=NORMS),
-    "d_norm": Field(str, "batchnorm", choices=NORMS + ("spectral",)),
+    "g_norm": Field(str, "batchnorm", choices=NORMS, help="normalisation in G: batchnorm or none"),
+    "d_norm": Field(str, "batchnorm", choices=NORMS + ("spectral",), help="normalisation in D: batchnorm, none or spectral (spectral norm on every layer)"),
     "g_activation": Field(str, "relu", choices=("relu", "leaky_relu"), help="Radford et al.: relu; the Keras tutorial: leaky_relu"),
     "slope": Field(float, 0.2, minimum=0.0, help="LeakyReLU negative slope (D always uses LeakyReLU)"),
     "g_out_stride": Field(int, 2, choices=(1, 2), help="1: upsample to full size, then a stride-1 conv to the image (the Keras tutorial)"),
     "d_dropout": Field(float, 0.0, minimum=0.0, maximum=0.9, help="Dropout rate after each of D's LeakyReLUs (the TensorFlow tutorial: 0.3); 0 = none"),
     **GAN_OPTIONS,
-    "bn_momentum": Field(float, 0.1, minimum=0.0, maximum=1.0),
-    "bn_eps": Field(float, 1e-5, minimum=0.0),
+    "bn_momentum": Field(float, 0.1, minimum=0.0, maximum=1.0, help="weight of the new batch statistic"),
+    "bn_eps": Field(float, 1e-5, minimum=0.0, help="BatchNorm's epsilon"),
 }
 
 LABELS: Schema = {
-    "num_classes": Field(int, 10, minimum=2),
+    "num_classes": Field(int, 10, minimum=2, help="classes of the labels the model is conditioned on"),
     "label_dim": Field(int, 50, minimum=1, help="size of the learned label embedding"),
 }
 
 CONV_VAE: Schema = {
-    "latent_dim": Field(int, 16, minimum=1),
+    "latent_dim": Field(int, 16, minimum=1, help="size of the latent z"),
     "channels": Field(int, 32, minimum=1, help="the encoder's first conv width (doubling per level)"),
-    "likelihood": Field(str, "bernoulli", choices=("bernoulli", "gaussian")),
+    "likelihood": Field(str, "bernoulli", choices=("bernoulli", "gaussian"), help="the decoder's likelihood: bernoulli (binary or grey pixels) or gaussian (with std)"),
     "std": Field(float, 1.0, minimum=1e-6, help="decoder std for the gaussian likelihood"),
     "beta": Field(float, 1.0, minimum=0.0, help="weight of the KL term"),
 }

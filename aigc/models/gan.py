@@ -24,7 +24,7 @@ from .base import Model
 
 # The config keys every GAN architecture shares.
 GAN_OPTIONS: Schema = {
-    "loss": Field(str, "non_saturating", choices=GAN_LOSSES),
+    "loss": Field(str, "non_saturating", choices=GAN_LOSSES, help="the GAN loss on D's raw outputs: non_saturating, minimax, wasserstein, hinge or least_squares"),
     "n_critic": Field(int, 1, minimum=1, help="discriminator updates per generator update (WGAN: 5)"),
     "gp_weight": Field(float, 0.0, minimum=0.0, help="WGAN-GP gradient penalty weight (10 in the paper); 0 = off"),
     "ema": Field(float, 0.0, minimum=0.0, below=1.0, help="decay of the generator's weight average used for sampling; 0 = off"),

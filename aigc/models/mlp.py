@@ -11,33 +11,33 @@ from .gan import GAN_OPTIONS
 NORMS = ("none", "batchnorm")
 
 MLP_GAN: Schema = {
-    "latent_dim": Field(int, 2, minimum=1),
+    "latent_dim": Field(int, 2, minimum=1, help="size of the noise z"),
     "hidden": Field(int, 128, minimum=1, help="width of every hidden layer"),
     "depth": Field(int, 3, minimum=1, maximum=MAX_DEPTH, help="hidden layers in G and in D"),
     "g_widths": Field(list, [], help="G's hidden widths, e.g. [256, 512, 1024]; [] = depth x hidden"),
     "d_widths": Field(list, [], help="D's hidden widths, e.g. [1024, 512, 256]; [] = depth x hidden"),
-    "g_norm": Field(str, "none", choices=NORMS),
-    "d_norm": Field(str, "none", choices=NORMS),
-    "activation": Field(str, "relu", choices=("relu", "leaky_relu")),
+    "g_norm": Field(str, "none", choices=NORMS, help="normalisation in G: none or batchnorm"),
+    "d_norm": Field(str, "none", choices=NORMS, help="normalisation in D: none or batchnorm"),
+    "activation": Field(str, "relu", choices=("relu", "leaky_relu"), help="hidden activation (D and G)"),
     "slope": Field(float, 0.2, minimum=0.0, help="LeakyReLU negative slope"),
     **GAN_OPTIONS,
     "pack": Field(int, 1, minimum=1, help="PacGAN packing: D judges this many samples at once"),
     "bn_momentum": Field(float, 0.1, minimum=0.0, maximum=1.0, help="weight of the new batch statistic"),
-    "bn_eps": Field(float, 1e-5, minimum=0.0),
+    "bn_eps": Field(float, 1e-5, minimum=0.0, help="BatchNorm's epsilon"),
 }
 
 MLP_VAE: Schema = {
-    "latent_dim": Field(int, 8, minimum=1),
-    "hidden": Field(int, 256, minimum=1),
-    "depth": Field(int, 2, minimum=1, maximum=MAX_DEPTH),
-    "norm": Field(str, "none", choices=NORMS),
-    "activation": Field(str, "relu", choices=("relu", "leaky_relu")),
-    "slope": Field(float, 0.2, minimum=0.0),
-    "likelihood": Field(str, "bernoulli", choices=("bernoulli", "gaussian")),
+    "latent_dim": Field(int, 8, minimum=1, help="size of the latent z"),
+    "hidden": Field(int, 256, minimum=1, help="width of every hidden layer"),
+    "depth": Field(int, 2, minimum=1, maximum=MAX_DEPTH, help="hidden layers in the encoder and in the decoder"),
+    "norm": Field(str, "none", choices=NORMS, help="normalisation after each hidden Dense: none or batchnorm"),
+    "activation": Field(str, "relu", choices=("relu", "leaky_relu"), help="hidden activation (encoder and decoder)"),
+    "slope": Field(float, 0.2, minimum=0.0, help="LeakyReLU negative slope"),
+    "likelihood": Field(str, "bernoulli", choices=("bernoulli", "gaussian"), help="the decoder's likelihood: bernoulli or gaussian (with std)"),
     "std": Field(float, 1.0, minimum=1e-6, help="decoder std for the gaussian likelihood"),
     "beta": Field(float, 1.0, minimum=0.0, help="weight of the KL term"),
-    "bn_momentum": Field(float, 0.1, minimum=0.0, maximum=1.0),
-    "bn_eps": Field(float, 1e-5, minimum=0.0),
+    "bn_momentum": Field(float, 0.1, minimum=0.0, maximum=1.0, help="weight of the new batch statistic"),
+    "bn_eps": Field(float, 1e-5, minimum=0.0, help="BatchNorm's epsilon"),
 }
 
 
