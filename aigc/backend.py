@@ -6,8 +6,9 @@ gradients and in-place updates, and does all GAN/VAE math itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from importlib import metadata
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -53,6 +54,7 @@ class Net(Protocol):
     def __call__(self, x: Tensor, training: bool, masks: list | None = None) -> Tensor:
         """`masks`: the keep-masks of the spec's Dropout layers (`spec.dropout_shapes()`)."""
         ...
+
     def to_canonical(self, name: str, value: Tensor) -> np.ndarray: ...
     def from_canonical(self, name: str, array: np.ndarray) -> Tensor: ...
 
@@ -74,9 +76,11 @@ class Backend(Protocol):
         The same numbers as `value_and_grad(lambda: loss_fn(fn()), params)`, with fn run
         once: a GAN step judges G(z) in D's update and differentiates it in G's."""
         ...
+
     def input_gradient(self, fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
         """d sum(fn(x)) / dx, itself differentiable (for WGAN-GP's gradient penalty)."""
         ...
+
     def compile(self, fn: Callable, mode: str) -> Callable: ...
     def tensor(self, array: np.ndarray) -> Tensor: ...
     def numpy(self, value: Tensor) -> np.ndarray: ...

@@ -115,8 +115,10 @@ def save(directory: str | Path, ckpt: Checkpoint, keep: int = 3) -> Path:
         except OSError:
             pass
         kept = f"the checkpoints already in {directory} are intact" if files(directory) else "no checkpoint was written"
-        raise CheckpointWriteError(f"cannot write the checkpoint of step {ckpt.step} to {directory} "
-                                   f"({_os_reason(exc)}); {kept}; free disk space, then resume") from None
+        raise CheckpointWriteError(
+            f"cannot write the checkpoint of step {ckpt.step} to {directory} "
+            f"({_os_reason(exc)}); {kept}; free disk space, then resume"
+        ) from None
     if os.name == "posix":  # make the rename itself durable
         fd = os.open(directory, os.O_RDONLY)
         try:
@@ -193,8 +195,8 @@ def _load_file(file: Path) -> Checkpoint:
         ckpt = Checkpoint(
             config=json.loads(meta["config"]),
             step=_int(meta["step"]),
-            weights={k[len("weights."):]: v for k, v in tensors.items() if k.startswith("weights.")},
-            optim={k[len("optim."):]: v for k, v in tensors.items() if k.startswith("optim.")},
+            weights={k[len("weights.") :]: v for k, v in tensors.items() if k.startswith("weights.")},
+            optim={k[len("optim.") :]: v for k, v in tensors.items() if k.startswith("optim.")},
             rng_state=json.loads(meta["rng_state"]),
             batches=json.loads(meta["batches"]),
             sample_shape=json.loads(meta["sample_shape"]),

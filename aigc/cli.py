@@ -115,7 +115,9 @@ def _sample(args: argparse.Namespace) -> int:
         raise ConfigError(f"-n {args.n}: expected at least 1 sample")
     model = load(_checkpoint_for(args, args.n, "-n"), backend=args.backend, device=args.device, threads=args.threads)
     labels, columns = _labels(args.labels, model, args.n)
-    samples = model.sample(args.n, seed=args.seed, **({"labels": labels} if labels is not None else {})).astype(np.float32)
+    samples = model.sample(args.n, seed=args.seed, **({"labels": labels} if labels is not None else {})).astype(
+        np.float32
+    )
     if out.suffix == ".npy":
         np.save(out, samples)
     else:
@@ -127,9 +129,8 @@ def _sample(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from . import data
     from .api import load
-    from .evaluate import evaluate
-
     from .config import MAX_IWAE_K
+    from .evaluate import evaluate
 
     _check_options(args)
     if args.n < 0:
@@ -142,8 +143,15 @@ def _eval(args: argparse.Namespace) -> int:
     cfg = model.cfg
     held_out = data.held_out(cfg["data"], cfg["seed"]) or data.load(cfg["data"], cfg["seed"])
     n = args.n or cfg["train"]["eval_samples"]
-    results = evaluate(model, held_out, n, seed=args.seed, iwae_k=args.k if model.family == "vae" else 0,
-                       images=not args.no_images, classifier_dir=args.classifier_dir)
+    results = evaluate(
+        model,
+        held_out,
+        n,
+        seed=args.seed,
+        iwae_k=args.k if model.family == "vae" else 0,
+        images=not args.no_images,
+        classifier_dir=args.classifier_dir,
+    )
     print(json.dumps({"checkpoint": str(args.checkpoint), "backend": model.backend.name, **results}, indent=2))
     return 0
 
@@ -187,12 +195,18 @@ def _bench(args: argparse.Namespace) -> int:
 def _add_threads(p: argparse.ArgumentParser) -> None:
     from .threads import argument
 
-    p.add_argument("--threads", type=argument, default="auto",
-                   help="framework threads: auto (default; docs/threads.md), framework (its own default) or N")
+    p.add_argument(
+        "--threads",
+        type=argument,
+        default="auto",
+        help="framework threads: auto (default; docs/threads.md), framework (its own default) or N",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="aigc", description="GANs and VAEs on PyTorch or TensorFlow, one config flag apart.")
+    p = argparse.ArgumentParser(
+        prog="aigc", description="GANs and VAEs on PyTorch or TensorFlow, one config flag apart."
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model from a YAML config")
@@ -220,7 +234,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--k", type=int, default=1000, help="VAEs: importance samples per example of the IWAE NLL (0: skip)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--no-images", action="store_true", help="skip FID, precision/recall and classifier score")
-    e.add_argument("--classifier-dir", default=None, help="default: $AIGC_CLASSIFIER_DIR, else ~/.cache/aigc/classifiers")
+    e.add_argument(
+        "--classifier-dir", default=None, help="default: $AIGC_CLASSIFIER_DIR, else ~/.cache/aigc/classifiers"
+    )
     _add_threads(e)
     e.set_defaults(func=_eval)
 
@@ -245,8 +261,9 @@ def parser() -> argparse.ArgumentParser:
     from .parity.cli import add_to
 
     add_to(sub)
-    bench = sub.add_parser("bench", help="benchmarks: both backends vs hand-written loops (python -m benchmarks)",
-                           add_help=False)
+    bench = sub.add_parser(
+        "bench", help="benchmarks: both backends vs hand-written loops (python -m benchmarks)", add_help=False
+    )
     bench.add_argument("args", nargs=argparse.REMAINDER)
     bench.set_defaults(func=_bench)
     return p

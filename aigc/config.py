@@ -35,8 +35,12 @@ class Field:
         if isinstance(value, str) and value in self.keywords:
             return value
         if self.type is list:  # a list of positive ints (layer widths)
-            if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value):
-                raise ConfigError(f"{key}: expected a list of positive integers such as [256, 512], got {excerpt(value)}")
+            if not isinstance(value, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value
+            ):
+                raise ConfigError(
+                    f"{key}: expected a list of positive integers such as [256, 512], got {excerpt(value)}"
+                )
             if len(value) > MAX_LIST:
                 raise ConfigError(f"{key}: at most {MAX_LIST} widths, got {len(value)}")
             return list(value)
@@ -52,7 +56,9 @@ class Field:
         if self.maximum is not None and value > self.maximum:
             raise ConfigError(f"{key}: {excerpt(value)} is above the maximum {self.maximum:g}")
         if self.below is not None and value >= self.below:
-            raise ConfigError(f"{key}: {excerpt(value)} must be below {self.below:g} (allowed: [{self.minimum or 0:g}, {self.below:g}))")
+            raise ConfigError(
+                f"{key}: {excerpt(value)} must be below {self.below:g} (allowed: [{self.minimum or 0:g}, {self.below:g}))"
+            )
         if self.pattern is not None and not re.fullmatch(self.pattern, value):
             raise ConfigError(f"{key}: {excerpt(value)} does not match {self.help or self.pattern}")
         return value
@@ -105,15 +111,33 @@ TRAIN: Schema = {
     "compile": Field(str, "auto", choices=("auto", "none", "xla", "torch_compile")),
     "progress": Field(bool, True),
     "eval_samples": Field(int, 2500, minimum=1),
-    "eval_every": Field(int, 0, minimum=0, help="steps between evaluations (metrics.jsonl); 0: only at the end (eval.json)"),
-    "eval_iwae_k": Field(int, 0, minimum=0, maximum=MAX_IWAE_K, help="VAEs: importance samples of the IWAE NLL in evaluations; 0: skip it"),
-    "eval_images": Field(bool, False, help="images: FID, precision/recall and classifier score at evaluation (trains the classifier on first use: minutes); `aigc eval` computes them afterwards"),
+    "eval_every": Field(
+        int, 0, minimum=0, help="steps between evaluations (metrics.jsonl); 0: only at the end (eval.json)"
+    ),
+    "eval_iwae_k": Field(
+        int,
+        0,
+        minimum=0,
+        maximum=MAX_IWAE_K,
+        help="VAEs: importance samples of the IWAE NLL in evaluations; 0: skip it",
+    ),
+    "eval_images": Field(
+        bool,
+        False,
+        help="images: FID, precision/recall and classifier score at evaluation (trains the classifier on first use: minutes); `aigc eval` computes them afterwards",
+    ),
     "keep_checkpoints": Field(int, 3, minimum=1, help="newest checkpoints kept in <out>/checkpoint"),
     "on_nonfinite": Field(str, "stop", choices=("stop", "rollback"), help="what a NaN/inf loss or weight does"),
-    "threads": Field(int, "auto", minimum=1, maximum=threads.MAX_THREADS, keywords=threads.SETTINGS,
-                     help="framework threads: auto (this process's cores, shared with the other aigc processes "
-                          "running; docs/threads.md), a number, or framework (its own default); OMP_NUM_THREADS "
-                          "set by the user wins over auto"),
+    "threads": Field(
+        int,
+        "auto",
+        minimum=1,
+        maximum=threads.MAX_THREADS,
+        keywords=threads.SETTINGS,
+        help="framework threads: auto (this process's cores, shared with the other aigc processes "
+        "running; docs/threads.md), a number, or framework (its own default); OMP_NUM_THREADS "
+        "set by the user wins over auto",
+    ),
 }
 
 OPTIM: Schema = {

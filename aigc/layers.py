@@ -21,7 +21,6 @@ import math
 from dataclasses import dataclass
 from typing import Union
 
-
 Pads = tuple[tuple[int, int], tuple[int, int]]  # ((top, bottom), (left, right))
 
 
@@ -65,7 +64,7 @@ class Conv2d:
     filters: int
     kernel: int
     stride: int = 1
-    padding: Union[int, str] = 0
+    padding: int | str = 0
     bias: bool = True
     spectral_norm: bool = False
 
@@ -82,7 +81,7 @@ class ConvTranspose2d:
     filters: int
     kernel: int
     stride: int = 1
-    padding: Union[int, str] = 0
+    padding: int | str = 0
     bias: bool = True
 
     def crops(self, shape: tuple[int, ...]) -> Pads:

@@ -86,7 +86,7 @@ class Adam:
         self.backend, self.nets, self.config = backend, nets, config
         self.slots = [(prefix, name) for prefix, net in nets.items() for name in net.params]
         self.params = [nets[prefix].params[name] for prefix, name in self.slots]
-        zeros = lambda p: backend.variable(np.zeros(tuple(p.shape), np.float32))  # noqa: E731
+        zeros = lambda p: backend.variable(np.zeros(tuple(p.shape), np.float32))
         self.m = [zeros(p) for p in self.params]
         self.v = [zeros(p) for p in self.params]
         # beta1^t, beta2^t and t in one variable: one tensor to read, update and write per step

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import Backend, Net
+from .errors import CheckpointError
 from .init import initial_weights
 from .layers import Network
-from .errors import CheckpointError
 
 
 def get_weights(backend: Backend, net: Net) -> dict[str, np.ndarray]:
@@ -45,6 +45,6 @@ def set_all(backend: Backend, nets: dict[str, Net], weights: dict[str, np.ndarra
     for n, net in nets.items():
         prefix = f"{n}."
         try:
-            set_weights(backend, net, {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)})
+            set_weights(backend, net, {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)})
         except CheckpointError as exc:
             raise CheckpointError(f"network {n}: {exc}") from None

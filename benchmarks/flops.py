@@ -27,9 +27,10 @@ implementation repeats (the keras.io GAN step runs G(z) twice) is not counted.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from aigc import layers as L
+
 
 # layer type -> FLOPs of its forward pass for one sample, given the per-sample input shape
 def _conv(layer: L.Conv2d, shape: tuple[int, ...]) -> int:
@@ -53,8 +54,10 @@ FORWARD: dict[type, Callable[[object, tuple[int, ...]], int]] = {
 
 def layer_flops(net: L.Network) -> list[int]:
     """Forward FLOPs per sample of every layer of `net` (0 for elementwise/shape layers)."""
-    return [FORWARD[type(layer)](layer, shape) if type(layer) in FORWARD else 0
-            for layer, shape in zip(net.layers, net.shapes())]
+    return [
+        FORWARD[type(layer)](layer, shape) if type(layer) in FORWARD else 0
+        for layer, shape in zip(net.layers, net.shapes())
+    ]
 
 
 def forward(net: L.Network) -> int:

@@ -23,13 +23,13 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-from aigc import layers as L  # noqa: E402
+from aigc import layers as L
 
-from .frameworks import tf_device  # noqa: E402
+from .frameworks import tf_device
 
 
 def _layer(layer: L.Layer) -> keras.layers.Layer:
@@ -50,7 +50,9 @@ def _layer(layer: L.Layer) -> keras.layers.Layer:
         return keras.layers.Flatten()
     if isinstance(layer, L.Reshape):
         return keras.layers.Reshape(layer.shape)
-    raise TypeError(f"the native Keras baseline cannot build {type(layer).__name__}; add it to benchmarks/native_keras.py")
+    raise TypeError(
+        f"the native Keras baseline cannot build {type(layer).__name__}; add it to benchmarks/native_keras.py"
+    )
 
 
 def build(spec: L.Network) -> keras.Sequential:

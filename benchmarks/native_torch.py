@@ -20,7 +20,7 @@ The learning-rate schedule is not reproduced: this baseline is for speed, not qu
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -60,7 +60,9 @@ def _module(layer: L.Layer, shape: tuple[int, ...]) -> nn.Module:
         return nn.Flatten()
     if isinstance(layer, L.Reshape):
         return nn.Unflatten(1, _channels_first(layer.shape))
-    raise TypeError(f"the native torch baseline cannot build {type(layer).__name__}; add it to benchmarks/native_torch.py")
+    raise TypeError(
+        f"the native torch baseline cannot build {type(layer).__name__}; add it to benchmarks/native_torch.py"
+    )
 
 
 def build(spec: L.Network) -> nn.Sequential:
@@ -100,7 +102,9 @@ class GAN(Native):
         self.d_opt, self.d_update = self._optimizer(list(self.nets["D"].parameters()))
         self.g_opt, self.g_update = self._optimizer(list(self.nets["G"].parameters()))
         decay = self.model.get("ema", 0.0)
-        self.g_ema = AveragedModel(self.nets["G"], multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True) if decay else None
+        self.g_ema = (
+            AveragedModel(self.nets["G"], multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True) if decay else None
+        )
 
     def _packed(self, x: torch.Tensor) -> torch.Tensor:
         pack = self.model.get("pack", 1)  # PacGAN; conv models have none
@@ -111,8 +115,9 @@ class GAN(Native):
         z = torch.randn(real.shape[0], self.model["latent_dim"], device=self.device)
         fake = G(z)
         d_real, d_fake = D(self._packed(real)), D(self._packed(fake.detach()))
-        d_loss = F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real)) + \
-            F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+        d_loss = F.binary_cross_entropy_with_logits(
+            d_real, torch.ones_like(d_real)
+        ) + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
         self.d_opt.zero_grad(set_to_none=True)
         d_loss.backward()
         self.d_update()

@@ -20,10 +20,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def _config(job: dict, *extra: str) -> dict:
     from aigc import config
 
-    return config.load(job["config"], [
-        *job.get("overrides", []), f"backend={job['framework']}", f"device={job['device']}",
-        "train.progress=false", f"train.threads={job.get('threads') or 'framework'}", *extra,
-    ])
+    return config.load(
+        job["config"],
+        [
+            *job.get("overrides", []),
+            f"backend={job['framework']}",
+            f"device={job['device']}",
+            "train.progress=false",
+            f"train.threads={job.get('threads') or 'framework'}",
+            *extra,
+        ],
+    )
 
 
 def speed(job: dict) -> dict:
@@ -78,8 +85,11 @@ def shared(job: dict) -> dict:
         subject.loop(next_batch())
         steps += 1
     elapsed = time.perf_counter() - start
-    return {"samples_per_s": steps * cfg["train"]["batch_size"] / elapsed, "steps": steps,
-            "threads": str(subject.threads.choice)}
+    return {
+        "samples_per_s": steps * cfg["train"]["batch_size"] / elapsed,
+        "steps": steps,
+        "threads": str(subject.threads.choice),
+    }
 
 
 KINDS = {"speed": speed, "quality": quality, "shared": shared}

@@ -6,7 +6,6 @@ import pytest
 import aigc
 from aigc import checkpoint
 from aigc.errors import CheckpointError
-
 from aigc.parity.tolerances import SAMPLE_ATOL
 
 OTHER = {"torch": "tensorflow", "tensorflow": "torch"}

@@ -56,10 +56,14 @@ def test_a_sha256_checksum_works_too(tmp_path, served):
     assert _fetch(tmp_path, server, sha).is_file()
 
 
-@pytest.mark.parametrize("damage", {
-    "corrupt": lambda b: b[:1000] + bytes([b[1000] ^ 0xFF]) + b[1001:],
-    "truncated": lambda b: b[: len(b) // 2],  # the connection closes before Content-Length bytes
-}.items(), ids=["corrupt", "truncated"])
+@pytest.mark.parametrize(
+    "damage",
+    {
+        "corrupt": lambda b: b[:1000] + bytes([b[1000] ^ 0xFF]) + b[1001:],
+        "truncated": lambda b: b[: len(b) // 2],  # the connection closes before Content-Length bytes
+    }.items(),
+    ids=["corrupt", "truncated"],
+)
 def test_a_bad_download_is_deleted_and_never_used(tmp_path, served, damage):
     server, checksum = served
     server.damage[f"/toy/{FILE}"] = damage[1]

@@ -28,7 +28,9 @@ def test_fused_adam_is_bit_identical_to_the_generic_formula(name, schedule):
         grads_rng = np.random.default_rng(2)
         for _ in range(5):
             grads = [  # float32, of scales from 1e-6 to 10
-                be.tensor((grads_rng.standard_normal(tuple(p.shape)) * 10.0 ** grads_rng.integers(-6, 2)).astype(np.float32))
+                be.tensor(
+                    (grads_rng.standard_normal(tuple(p.shape)) * 10.0 ** grads_rng.integers(-6, 2)).astype(np.float32)
+                )
                 for p in opt.params
             ]
             opt.apply(grads)
@@ -50,7 +52,9 @@ def test_the_formula_is_torch_optim_adams_arithmetic(name):
 
     be = backends.get(name)
     net = be.build(Network((5,), (Dense(7),)))
-    start = {k: np.random.default_rng(3).standard_normal(tuple(p.shape)).astype(np.float32) for k, p in net.params.items()}
+    start = {
+        k: np.random.default_rng(3).standard_normal(tuple(p.shape)).astype(np.float32) for k, p in net.params.items()
+    }
     for k, p in net.params.items():
         be.assign(p, be.tensor(start[k]))
     config = AdamConfig(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8)
@@ -60,7 +64,9 @@ def test_the_formula_is_torch_optim_adams_arithmetic(name):
     ref["v"] = [np.zeros_like(p) for p in ref["p"]]
     rng = np.random.default_rng(4)
     for t in range(1, 11):
-        grads = [(rng.standard_normal(p.shape) * 10.0 ** rng.integers(-9, 1, p.shape)).astype(np.float32) for p in ref["p"]]
+        grads = [
+            (rng.standard_normal(p.shape) * 10.0 ** rng.integers(-9, 1, p.shape)).astype(np.float32) for p in ref["p"]
+        ]
         opt.apply([be.tensor(g) for g in grads])
         c1, c2 = 1 - config.beta1**t, 1 - config.beta2**t
         for i, g in enumerate(grads):

@@ -18,7 +18,9 @@ from .digits import load_digits
 _MIXTURE: Schema = {
     "size": Field(int, 100_000, minimum=1, help="training points drawn once from the mixture"),
     "scale": Field(
-        float, 1.0, minimum=1e-6,
+        float,
+        1.0,
+        minimum=1e-6,
         help="the model trains on points * scale and its samples are divided by it (metrics stay in data units)",
     ),
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -29,8 +29,12 @@ class Model:
         self.nets: dict[str, Net] = {name: backend.build(spec) for name, spec in self.specs.items()}
         opt = cfg["optim"]
         self.adam = AdamConfig(
-            lr=opt["lr"], beta1=opt["beta1"], beta2=opt["beta2"], eps=opt["eps"],
-            schedule=opt["schedule"], total_steps=cfg["train"]["steps"],
+            lr=opt["lr"],
+            beta1=opt["beta1"],
+            beta2=opt["beta2"],
+            eps=opt["eps"],
+            schedule=opt["schedule"],
+            total_steps=cfg["train"]["steps"],
         )
         self.optimizers: dict[str, Adam] = self.build_optimizers()
         self._compiled = None
@@ -90,7 +94,7 @@ class Model:
     def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
         for n, opt in self.optimizers.items():
             prefix = f"{n}."
-            opt.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+            opt.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
 
     @property
     def conditional(self) -> bool:
@@ -127,7 +131,9 @@ class Model:
             self._compiled = self.backend.compile(self.step_fn(), self.cfg["train"]["compile"])
         return self._compiled
 
-    def train_step(self, batch: np.ndarray, rng: np.random.Generator, labels: np.ndarray | None = None) -> dict[str, Tensor]:
+    def train_step(
+        self, batch: np.ndarray, rng: np.random.Generator, labels: np.ndarray | None = None
+    ) -> dict[str, Tensor]:
         """One optimisation step on a batch (model range), random inputs drawn from `rng`;
         a conditional model also takes the batch's labels."""
         tensor = self.backend.tensor

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from ..config import Field, Schema
 from ..layers import (
-    Activation, BatchNorm, Conv2d, ConvTranspose2d, Dense, Dropout, Embedding, Flatten, Layer, Network, Reshape,
+    Activation,
+    BatchNorm,
+    Conv2d,
+    ConvTranspose2d,
+    Dense,
+    Dropout,
+    Embedding,
+    Flatten,
+    Layer,
+    Network,
+    Reshape,
 )
 from .gan import GAN_OPTIONS
 from .mlp import NORMS
@@ -21,10 +31,20 @@ DCGAN: Schema = {
     "channels": Field(int, 64, minimum=1, help="D's first conv width; G mirrors it (doubling per level)"),
     "g_norm": Field(str, "batchnorm", choices=NORMS),
     "d_norm": Field(str, "batchnorm", choices=NORMS + ("spectral",)),
-    "g_activation": Field(str, "relu", choices=("relu", "leaky_relu"), help="Radford et al.: relu; the Keras tutorial: leaky_relu"),
+    "g_activation": Field(
+        str, "relu", choices=("relu", "leaky_relu"), help="Radford et al.: relu; the Keras tutorial: leaky_relu"
+    ),
     "slope": Field(float, 0.2, minimum=0.0, help="LeakyReLU negative slope (D always uses LeakyReLU)"),
-    "g_out_stride": Field(int, 2, choices=(1, 2), help="1: upsample to full size, then a stride-1 conv to the image (the Keras tutorial)"),
-    "d_dropout": Field(float, 0.0, minimum=0.0, maximum=0.9, help="Dropout rate after each of D's LeakyReLUs (the TensorFlow tutorial: 0.3); 0 = none"),
+    "g_out_stride": Field(
+        int, 2, choices=(1, 2), help="1: upsample to full size, then a stride-1 conv to the image (the Keras tutorial)"
+    ),
+    "d_dropout": Field(
+        float,
+        0.0,
+        minimum=0.0,
+        maximum=0.9,
+        help="Dropout rate after each of D's LeakyReLUs (the TensorFlow tutorial: 0.3); 0 = none",
+    ),
     **GAN_OPTIONS,
     "bn_momentum": Field(float, 0.1, minimum=0.0, maximum=1.0),
     "bn_eps": Field(float, 1e-5, minimum=0.0),
@@ -72,7 +92,12 @@ def dcgan_generator(cfg: dict, sample_shape: tuple[int, ...], input_dim: int) ->
     ups = n - 1 if cfg["g_out_stride"] == 2 else n
     base, width = side // 2**n, cfg["channels"] * 2**ups
     bn = cfg["g_norm"] == "batchnorm"
-    layers: list[Layer] = [Dense(base * base * width, bias=not bn), *_norm(cfg["g_norm"], cfg), act, Reshape((base, base, width))]
+    layers: list[Layer] = [
+        Dense(base * base * width, bias=not bn),
+        *_norm(cfg["g_norm"], cfg),
+        act,
+        Reshape((base, base, width)),
+    ]
     for _ in range(ups):
         width //= 2
         layers += [ConvTranspose2d(width, KERNEL, 2, "same", bias=not bn), *_norm(cfg["g_norm"], cfg), act]
@@ -157,4 +182,3 @@ def cvae(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, 
         "E_label": label_map(cfg, side),
         "Dec_label": label_vector(cfg),
     }
-

@@ -83,14 +83,18 @@ def mlp_gan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[st
     dim = math.prod(sample_shape)
     g_widths, d_widths = cfg.get("g_widths") or widths, cfg.get("d_widths") or widths
     return {
-        "G": mlp((cfg["latent_dim"],), g_widths, dim, norm=cfg["g_norm"], output=output, out_shape=sample_shape, **common),
+        "G": mlp(
+            (cfg["latent_dim"],), g_widths, dim, norm=cfg["g_norm"], output=output, out_shape=sample_shape, **common
+        ),
         "D": mlp(packed_shape(sample_shape, cfg["pack"]), d_widths, 1, norm=cfg["d_norm"], **common),
     }
 
 
 def mlp_vae(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, Network]:
     widths = [cfg["hidden"]] * cfg["depth"]
-    common = dict(norm=cfg["norm"], activation=cfg["activation"], slope=cfg["slope"], bn=(cfg["bn_momentum"], cfg["bn_eps"]))
+    common = dict(
+        norm=cfg["norm"], activation=cfg["activation"], slope=cfg["slope"], bn=(cfg["bn_momentum"], cfg["bn_eps"])
+    )
     k = cfg["latent_dim"]
     return {
         "E": mlp(sample_shape, widths, 2 * k, **common),

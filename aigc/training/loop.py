@@ -14,10 +14,11 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 import numpy as np
 
@@ -123,8 +124,11 @@ def _resumable(cfg: dict, directory: Path) -> checkpoint.Checkpoint:
             pairs = {f"{key}.{k}": (mine.get(k), theirs.get(k)) for k in {**mine, **theirs}}
         else:
             pairs = {key: (mine, theirs)}
-        differences += [f"{name}={a!r} (checkpoint: {b!r})" for name, (a, b) in pairs.items()
-                        if a != b and name not in RESUME_MAY_DIFFER]
+        differences += [
+            f"{name}={a!r} (checkpoint: {b!r})"
+            for name, (a, b) in pairs.items()
+            if a != b and name not in RESUME_MAY_DIFFER
+        ]
     if differences:
         where = f"the checkpoint in {directory} (step {ckpt.step})"
         raise ConfigError(f"resume: the config differs from {where}: {', '.join(differences)}")
@@ -227,8 +231,10 @@ def _train(cfg: dict) -> Run:
     if cfg["resume"]:
         good = _resumable(cfg, ckpt_dir)
         if tuple(good.sample_shape) != model.sample_shape or good.data_kind != model.data_kind:
-            raise checkpoint.CheckpointError(f"resume: the checkpoint's data shape {good.sample_shape} ({good.data_kind}) "
-                                             f"is not this data's {model.sample_shape} ({model.data_kind})")
+            raise checkpoint.CheckpointError(
+                f"resume: the checkpoint's data shape {good.sample_shape} ({good.data_kind}) "
+                f"is not this data's {model.sample_shape} ({model.data_kind})"
+            )
         _restore(model, good, batches)
         saved = good.step
         rng.bit_generator.state = good.rng_state

@@ -13,7 +13,8 @@ Anything else (a python number, an array) goes through the `tf.function` as usua
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import tensorflow as tf
 
@@ -25,7 +26,9 @@ class CompiledStep:
         self._fn, self._jit_compile, self._device = fn, jit_compile, device
         # The general path, for inputs that are not all tensors: a tuple and a dict, since
         # binding keyword arguments to the signature costs ~0.13 ms a call more.
-        self.function = tf.function(lambda args, kwargs: fn(*args, **kwargs), jit_compile=jit_compile, reduce_retracing=True)
+        self.function = tf.function(
+            lambda args, kwargs: fn(*args, **kwargs), jit_compile=jit_compile, reduce_retracing=True
+        )
         # (number of positional inputs, keyword names, dtype and shape of each) -> the
         # tf.function over the flat inputs and its concrete function (kept together)
         self.traced: dict[tuple, tuple[Any, Any]] = {}

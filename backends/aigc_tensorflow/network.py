@@ -25,7 +25,7 @@ def _activation(layer: L.Activation) -> keras.layers.Layer:
 
 
 def _keras_padding(layer, shape: tuple[int, ...]) -> str | None:
-    """"same" or "valid" where Keras' own padding gives exactly the layer's explicit pads
+    """ "same" or "valid" where Keras' own padding gives exactly the layer's explicit pads
     (crops for a transposed conv) at this input size, else None. Keras' "same" is the rule
     `aigc.layers.resolve_padding` writes down; letting Keras pad saves a pad (crop) op and
     its gradient per layer: 1.2-1.45x on the conv models at batch 64 (README, Benchmarks)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import weakref
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -147,8 +147,10 @@ class TorchBackend:
         reference to m[0] keys it). None where the tensors do not flatten alike (mixed
         dtypes or devices, non-contiguous layouts)."""
         entry = self._flat.get(id(m[0]))
-        if entry is not None and entry[0]() is m[0] and all(
-            t.data_ptr() == buffer.data_ptr() for t, buffer in zip((params[0], m[0], v[0]), entry[1])
+        if (
+            entry is not None
+            and entry[0]() is m[0]
+            and all(t.data_ptr() == buffer.data_ptr() for t, buffer in zip((params[0], m[0], v[0]), entry[1]))
         ):
             return entry[1]
         tensors = [*params, *m, *v]
@@ -160,7 +162,7 @@ class TorchBackend:
             buffer = torch.cat([t.detach().reshape(-1) for t in group])
             offset = 0
             for t in group:
-                t.data = buffer[offset:offset + t.numel()].view(t.shape)
+                t.data = buffer[offset : offset + t.numel()].view(t.shape)
                 offset += t.numel()
             buffers.append(buffer)
         self._flat[id(m[0])] = (weakref.ref(m[0]), tuple(buffers))

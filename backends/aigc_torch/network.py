@@ -109,7 +109,9 @@ class TorchNet:
             (t, b), (lft, r) = layer.pads(shape)
             symmetric = t == b == lft == r
             cls = SNConv2d if layer.spectral_norm else nn.Conv2d
-            conv = cls(shape[-1], layer.filters, layer.kernel, layer.stride, padding=t if symmetric else 0, bias=layer.bias)
+            conv = cls(
+                shape[-1], layer.filters, layer.kernel, layer.stride, padding=t if symmetric else 0, bias=layer.bias
+            )
             if symmetric:
                 self._weights(i, layer, "conv_kernel")
                 return conv

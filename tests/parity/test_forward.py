@@ -6,10 +6,10 @@ import pytest
 
 from aigc import layers as L
 from aigc.init import initial_weights
+from aigc.parity.tolerances import FORWARD_ATOL, FORWARD_RTOL
 from aigc.weights import get_weights, set_weights
 
 from . import reference
-from aigc.parity.tolerances import FORWARD_ATOL, FORWARD_RTOL
 
 CASES = {
     "dense": L.Network((7,), (L.Dense(5),)),
@@ -35,8 +35,17 @@ CASES = {
     "conv_transpose_k5_s2_same": L.Network((4, 4, 2), (L.ConvTranspose2d(3, 5, 2, "same", bias=False),)),
     "batchnorm2d": L.Network((5, 5, 3), (L.Conv2d(4, 3, 1, 1, bias=False), L.BatchNorm())),
     "dcgan_like": L.Network(
-        (6,), (L.Dense(4 * 4 * 3), L.Reshape((4, 4, 3)), L.ConvTranspose2d(2, 4, 2, 1), L.Activation("tanh"),
-               L.Conv2d(3, 4, 2, 1), L.Activation("leaky_relu", 0.2), L.Flatten(), L.Dense(1)),
+        (6,),
+        (
+            L.Dense(4 * 4 * 3),
+            L.Reshape((4, 4, 3)),
+            L.ConvTranspose2d(2, 4, 2, 1),
+            L.Activation("tanh"),
+            L.Conv2d(3, 4, 2, 1),
+            L.Activation("leaky_relu", 0.2),
+            L.Flatten(),
+            L.Dense(1),
+        ),
     ),
     "spectral_dense": L.Network((7,), (L.Dense(5, spectral_norm=True),)),
     "spectral_conv": L.Network((6, 6, 2), (L.Conv2d(3, 3, 2, "same", spectral_norm=True),)),
@@ -82,7 +91,9 @@ def test_layer_forward(pair, case, training):
         set_weights(backend, net, weights)
         native_masks = [backend.tensor(m) for m in masks]
         outputs[name] = backend.numpy(net(backend.tensor(x), training=training, masks=native_masks))
-        np.testing.assert_allclose(outputs[name], expected, rtol=FORWARD_RTOL, atol=FORWARD_ATOL, err_msg=f"{name} vs float64 reference")
+        np.testing.assert_allclose(
+            outputs[name], expected, rtol=FORWARD_RTOL, atol=FORWARD_ATOL, err_msg=f"{name} vs float64 reference"
+        )
         after = get_weights(backend, net)
         for key, value in new_state.items():  # running statistics / spectral norm's u after a training call
             np.testing.assert_allclose(after[key], value, rtol=FORWARD_RTOL, atol=FORWARD_ATOL, err_msg=f"{name} {key}")

@@ -82,7 +82,9 @@ def _normalized_sigma(weights: dict[str, np.ndarray], prefix: str) -> float:
 def test_spectral_norm_is_one_after_power_iterations(pair):
     """Each training call runs one power iteration; after 30 the normalised weight's largest
     singular value is 1 within 1e-2 on both backends, and the two agree."""
-    spec = L.Network((6, 6, 3), (L.Conv2d(8, 3, 2, "same", spectral_norm=True), L.Flatten(), L.Dense(5, spectral_norm=True)))
+    spec = L.Network(
+        (6, 6, 3), (L.Conv2d(8, 3, 2, "same", spectral_norm=True), L.Flatten(), L.Dense(5, spectral_norm=True))
+    )
     w = initial_weights(spec, np.random.default_rng(0))
     x = np.random.default_rng(1).normal(size=(4, 6, 6, 3)).astype(np.float32)
     sigmas = {}
