@@ -57,7 +57,8 @@ class Field:
             raise ConfigError(f"{key}: {excerpt(value)} is above the maximum {self.maximum:g}")
         if self.below is not None and value >= self.below:
             raise ConfigError(
-                f"{key}: {excerpt(value)} must be below {self.below:g} (allowed: [{self.minimum or 0:g}, {self.below:g}))"
+                f"{key}: {excerpt(value)} must be below {self.below:g} "
+                f"(allowed: [{self.minimum or 0:g}, {self.below:g}))"
             )
         if self.pattern is not None and not re.fullmatch(self.pattern, value):
             raise ConfigError(f"{key}: {excerpt(value)} does not match {self.help or self.pattern}")
@@ -124,7 +125,8 @@ TRAIN: Schema = {
     "eval_images": Field(
         bool,
         False,
-        help="images: FID, precision/recall and classifier score at evaluation (trains the classifier on first use: minutes); `aigc eval` computes them afterwards",
+        help="images: FID, precision/recall and classifier score at evaluation "
+        "(trains the classifier on first use: minutes); `aigc eval` computes them afterwards",
     ),
     "keep_checkpoints": Field(int, 3, minimum=1, help="newest checkpoints kept in <out>/checkpoint"),
     "on_nonfinite": Field(str, "stop", choices=("stop", "rollback"), help="what a NaN/inf loss or weight does"),

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Union
 
 Pads = tuple[tuple[int, int], tuple[int, int]]  # ((top, bottom), (left, right))
 
@@ -133,7 +132,7 @@ class Flatten:
     pass
 
 
-Layer = Union[Dense, Conv2d, ConvTranspose2d, BatchNorm, Activation, Reshape, Flatten, Embedding, Dropout]
+Layer = Dense | Conv2d | ConvTranspose2d | BatchNorm | Activation | Reshape | Flatten | Embedding | Dropout
 
 
 @dataclass(frozen=True)

@@ -224,7 +224,7 @@ def shared_table(rows: list[dict]) -> str:
             out.append(f"| {Path(r['config']).stem} | {r['framework']} | {r['case']} | | {shown} | | |")
             continue
         threads = "; ".join(sorted({x["threads"] for x in r["runs"]}))
-        vs = lambda b: " / ".join(f"{v / b:.2f}" for v in rates) if b else ""
+        vs = lambda b: " / ".join(f"{v / b:.2f}" for v in rates) if b else ""  # noqa: B023 - used in this iteration
         out.append(
             f"| {Path(r['config']).stem} | {r['framework']} | {r['case']} | {threads} | "
             f"{' / '.join(f'{v:.0f}' for v in rates)} | {vs(one)} | {vs(default)} |"

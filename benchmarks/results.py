@@ -116,7 +116,8 @@ def markdown(results: dict) -> str:
         f"| {c['test_accuracy']:.2%} | {c['fid_train_test']:.2f} | {c['precision_train_test']:.3f} / "
         f"{c['recall_train_test']:.3f} | {c['classifier_score_test']:.2f} |",
         "",
-        f"**VAEs**, test NLL in nats (IWAE k = {results['k']}; dynamically binarised MNIST, the test set binarised once):",
+        f"**VAEs**, test NLL in nats (IWAE k = {results['k']}; dynamically binarised MNIST, "
+        "the test set binarised once):",
         "",
         "| config | backend | negative ELBO | IWAE NLL | published |",
         "|---|---|---|---|---|",
@@ -125,7 +126,8 @@ def markdown(results: dict) -> str:
         for b in backends:
             e = by.get((config, b), {})
             out.append(
-                f"| `{config}` | {b} | {_fmt(e.get('negative_elbo'))} | {_fmt(e.get('iwae_nll'))} | {PUBLISHED.get(config, '—')} |"
+                f"| `{config}` | {b} | {_fmt(e.get('negative_elbo'))} | {_fmt(e.get('iwae_nll'))} "
+                f"| {PUBLISHED.get(config, '—')} |"
             )
     out += [
         "",

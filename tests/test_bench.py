@@ -5,6 +5,8 @@ import math
 import subprocess
 import sys
 
+import pytest
+
 from aigc.layers import Activation, Dense, Network
 from benchmarks import flops
 

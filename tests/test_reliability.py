@@ -208,7 +208,7 @@ def test_sigint_and_sigterm_save_and_say_how_to_resume(tmp_path, capsys):
             args,
             subprocess.Popen([sys.executable, "-m", "aigc", "train", *args], stderr=subprocess.PIPE, text=True),
         )
-    for sig, (out, args, proc) in procs.items():
+    for sig, (out, _args, proc) in procs.items():
         deadline = time.time() + 120
         while time.time() < deadline and proc.poll() is None:
             if (out / "metrics.jsonl").is_file() and (out / "metrics.jsonl").read_text().count("\n") >= 1:

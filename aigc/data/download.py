@@ -94,7 +94,7 @@ def _download(source: str, path: Path, checksum: str) -> Path:
     checksum matches, delete it otherwise."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        part = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False)
+        part = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False)  # noqa: SIM115 - closed below, renamed or deleted
     except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
         raise DatasetError(
             f"cannot write {path} ({getattr(exc, 'strerror', None) or exc}); set data.root to a writable folder"

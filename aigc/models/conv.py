@@ -162,7 +162,7 @@ def conv_decoder(cfg: dict, sample_shape: tuple[int, ...], input_dim: int) -> Ne
     n = levels(side)
     base, width = side // 2**n, cfg["channels"] * 2 ** (n - 1)
     layers: list[Layer] = [Dense(base * base * width), Activation("relu"), Reshape((base, base, width))]
-    for i in range(n - 1):
+    for _ in range(n - 1):
         width //= 2
         layers += [ConvTranspose2d(width, KERNEL, 2, "same"), Activation("relu")]
     layers += [ConvTranspose2d(channels, KERNEL, 2, "same")]

@@ -135,7 +135,7 @@ def load(path: str | Path) -> Trace:
     try:
         with safe_open(str(path), framework="numpy") as f:
             meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open is not a mapping
     except Exception as exc:  # safetensors raises several types for unreadable files
         raise AigcError(f"{path} is not a readable trace ({exc})") from None
     if meta.get("format") != FORMAT:

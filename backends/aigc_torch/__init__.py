@@ -112,7 +112,7 @@ class TorchBackend:
         return torch.tensor(np.asarray(array), device=self._device)
 
     def assign(self, var: torch.Tensor, value: torch.Tensor) -> None:
-        if not torch.is_grad_enabled():  # inside a step: entering no_grad again cost ~10% of Adam
+        if not torch.is_grad_enabled():  # inside a step: entering no_grad again is a noticeable share of Adam
             var.copy_(value)
             return
         with torch.no_grad():
@@ -124,10 +124,10 @@ class TorchBackend:
 
         - eager: the optimizer's weights, m and v each become views into one flat buffer
           (made once per optimizer, `_flat_state`), so the update is 12 ops on three
-          vectors plus one concatenation of the gradients, instead of 12 ops per tensor:
-          vae_digits' step at batch 64 went from 2.03 ms (multi-tensor `_foreach` ops,
-          which on the CPU launch one kernel per tensor) to 1.86 ms (the torch.optim.Adam
-          loop: 1.90 ms);
+          vectors plus one concatenation of the gradients, instead of 12 ops per tensor
+          (multi-tensor `_foreach` ops launch one kernel per tensor on the CPU): small
+          models' steps are faster that way, and as fast as torch.optim.Adam's loop (the
+          figures are in the docs' benchmarks);
         - under torch.compile: per tensor, which the compiler fuses.
         """
         if torch.is_grad_enabled():  # outside a compiled step
