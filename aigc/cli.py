@@ -211,7 +211,12 @@ def parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model from a YAML config")
     t.add_argument("config", help="path to a YAML config, e.g. configs/gan_ring8.yaml")
-    t.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. backend=tensorflow train.steps=500")
+    t.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="e.g. backend=tensorflow train.steps=500 (anywhere on the line)",
+    )
     t.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint (same as resume=true)")
     t.set_defaults(func=_train)
 
@@ -269,6 +274,36 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+# A command-line override: a dotted key, then "=" (what config.parse_override reads).
+OVERRIDE = re.compile(r"[A-Za-z_][\w.]*=")
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """Parse a command line whose options and `KEY=VALUE` overrides mix in any order
+    (`aigc train CONFIG --resume train.steps=10`, `aigc train --resume seed=1 CONFIG`).
+
+    argparse hands out positionals in runs between options, so overrides after an option
+    would be "unrecognized arguments"; and `parse_intermixed_args` refuses subcommands. So
+    the command's positionals and whatever argparse did not recognize are gathered again:
+    the `KEY=VALUE` tokens are the overrides (in their order on the line), and what else
+    there is must be exactly the command's one positional (the config)."""
+    p = parser()
+    args, extra = p.parse_known_args(argv)
+    if not hasattr(args, "overrides"):  # a command without overrides
+        if extra:
+            p.error(f"unrecognized arguments: {' '.join(extra)}")
+        return args
+    tokens = [args.config, *args.overrides, *extra]
+    args.overrides = [t for t in tokens if OVERRIDE.match(t)]
+    rest = [t for t in tokens if not OVERRIDE.match(t)]
+    if not rest:
+        p.error(f"{args.command}: the config file is missing")
+    if len(rest) > 1:
+        p.error(f"unrecognized arguments: {' '.join(rest[1:])}")
+    args.config = rest[0]
+    return args
+
+
 REPORT = "aigc: this looks like a bug in aigc, not in your input: please report it with the traceback above"
 
 
@@ -281,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = sys.argv[1:] if argv is None else list(argv)
         if argv[:1] == ["bench"]:  # all that follows is the benchmark's own (options included)
             argv = ["bench", "--", *argv[1:]]
-        args = parser().parse_args(argv)
+        args = parse(argv)
         return args.func(args)
     except AigcError as exc:
         print(f"aigc: error: {exc}", file=sys.stderr)

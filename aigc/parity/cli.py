@@ -5,6 +5,8 @@ aigc parity record CONFIG --backend NAME [--device D] [--steps K] -o FILE [KEY=V
 aigc parity compare A B
 aigc parity divergence CONFIG ... [--steps 500] [-o DIR]          plot + table, torch vs tf
 aigc parity behaviour CONFIG ... [--seeds 10] [--jobs 2] [--set KEY=VALUE] [-o DIR]   quality over seeds
+
+Options and KEY=VALUE overrides mix in any order.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def main(argv: list[str]) -> int:
     from . import trace
 
     if argv and argv[0] == "record":
-        args = _record_parser().parse_args(argv[1:])
+        args = _record_parser().parse_intermixed_args(argv[1:])
         t = trace.record(_resolved(args.config, args.overrides, args.backend, args.device), args.steps)
         trace.save(t, args.output)
         print(
@@ -100,21 +102,21 @@ def main(argv: list[str]) -> int:
         )
         return 0
     if argv and argv[0] == "compare":
-        args = _compare_parser().parse_args(argv[1:])
+        args = _compare_parser().parse_intermixed_args(argv[1:])
         return _print_comparison(trace.load(args.a), trace.load(args.b))
     if argv and argv[0] == "divergence":
-        args = _divergence_parser().parse_args(argv[1:])
+        args = _divergence_parser().parse_intermixed_args(argv[1:])
         from .divergence import report
 
         report(args.configs, args.steps, Path(args.output))
         return 0
     if argv and argv[0] == "behaviour":
-        args = _behaviour_parser().parse_args(argv[1:])
+        args = _behaviour_parser().parse_intermixed_args(argv[1:])
         from .behaviour import report as behaviour_report
 
         tables = behaviour_report(args.configs, args.seeds, args.set, Path(args.output), args.jobs)
         return 0 if all(r["agree"] for t in tables for r in t["rows"]) else 1
-    args = _run_parser().parse_args(argv)
+    args = _run_parser().parse_intermixed_args(argv)
     a, b = (
         trace.record(_resolved(args.config, args.overrides, name, args.device), args.steps) for name in args.backends
     )
