@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import config as config_mod
+from ..checkpoint import portable
 from ..training.loop import build, feed_for
 
 FORMAT = "aigc-trace/1"
@@ -120,7 +121,7 @@ def save(trace: Trace, path: str | Path) -> None:
         "format": FORMAT,
         "backend": trace.backend,
         "device": trace.device,
-        "config": json.dumps(trace.config),
+        "config": json.dumps(portable(trace.config)),
         "metric_names": json.dumps(trace.metric_names),
         "info": json.dumps(trace.info),
     }
