@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import Field, Schema
+from ..schema import Field, Schema
 from . import downloaded, mixtures
 from .digits import load_digits
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..config import Field, Schema
 from ..errors import ConfigError
+from ..schema import Field, Schema
 from . import binarize
 from .cifar import load_cifar10
 from .mnist import load_mnist

@@ -7,7 +7,6 @@ side 28 is built from 7x7 (two upsamplings), one of side 32 (or any multiple of 
 
 from __future__ import annotations
 
-from ..config import Field, Schema
 from ..layers import (
     Activation,
     BatchNorm,
@@ -21,6 +20,7 @@ from ..layers import (
     Network,
     Reshape,
 )
+from ..schema import Field, Schema
 from .gan import GAN_OPTIONS
 from .mlp import NORMS
 

@@ -15,9 +15,9 @@ from dataclasses import replace
 import numpy as np
 
 from .. import dropout
-from ..config import Field, Schema
 from ..losses import GAN_LOSSES
 from ..optim import Adam
+from ..schema import Field, Schema
 from ..training.steps import GANParts, GANSettings, d_calls, gan_step
 from ..weights import get_weights, set_weights
 from .base import Model

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from ..config import MAX_DEPTH, Field, Schema
 from ..layers import Activation, BatchNorm, Dense, Flatten, Layer, Network, Reshape
+from ..schema import MAX_DEPTH, Field, Schema
 from .gan import GAN_OPTIONS
 
 NORMS = ("none", "batchnorm")
