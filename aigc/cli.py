@@ -62,7 +62,7 @@ def _labels(text: str | None, model, n: int):
 def _check_options(args: argparse.Namespace) -> None:
     """What `sample` and `eval` share, checked before anything is loaded: seed, device,
     backend and the checkpoint path."""
-    from . import backend as backends
+    from . import backends
     from .config import DEVICE_PATTERN
 
     if args.seed < 0:
@@ -157,8 +157,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _classifier_train(args: argparse.Namespace) -> int:
-    from . import backend as backends
-    from . import threads
+    from . import backends, threads
     from .metrics import classifier_store
     from .metrics.classifier import Recipe
 
@@ -172,7 +171,7 @@ def _classifier_train(args: argparse.Namespace) -> int:
 
 
 def _backends(args: argparse.Namespace) -> int:
-    from .backend import describe
+    from .backends import describe
 
     for row in describe():
         if row["installed"]:

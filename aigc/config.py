@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from . import backend, data, models, threads
+from . import backends, data, models, threads
 from .errors import ConfigError, excerpt
 from .schema import Field, Schema, check_section, key_text, named_section
 
@@ -81,9 +81,9 @@ OPTIM: Schema = {
 DEVICE_PATTERN = r"cpu|cuda(:\d+)?"
 
 
-def top_level(backends: list[str]) -> Schema:
+def top_level(backend_names: list[str]) -> Schema:
     return {
-        "backend": Field(str, "torch", choices=tuple(backends)),
+        "backend": Field(str, "torch", choices=tuple(backend_names)),
         "seed": Field(int, 0, minimum=0),
         "device": Field(str, "cpu", pattern=DEVICE_PATTERN, help="cpu, cuda or cuda:N"),
         "out": Field(str, "runs/default"),
@@ -98,7 +98,7 @@ def validate(raw: Any) -> dict:
     """The resolved config: every key checked, every default filled in."""
     if not isinstance(raw, dict):
         raise ConfigError(f"a config is a mapping of keys, got {type(raw).__name__}")
-    top = top_level(backend.names())
+    top = top_level(backends.names())
     allowed = list(top) + list(SECTIONS)
     for key in raw:
         if key not in allowed:

@@ -18,7 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Feature classifiers trained by tests (image metrics) go to a temporary folder, not ~/.cache.
 os.environ.setdefault("AIGC_CLASSIFIER_DIR", tempfile.mkdtemp(prefix="aigc-classifiers-"))
 
-from aigc import backend as backends
+from aigc import backends
 from aigc.errors import BackendUnavailable
 
 BACKENDS = ["torch", "tensorflow"]

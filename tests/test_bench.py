@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from aigc.layers import Activation, Dense, Network
+from aigc.specs import Activation, Dense, NetworkSpec
 from benchmarks import flops
 
 
@@ -24,13 +24,13 @@ def numbers(tree, path="") -> list[tuple[str, float]]:
 
 def test_flops_follow_the_documented_accounting():
     # 3 -> 4 -> 5: forward 2*3*4 + 2*4*5 = 64 per sample
-    net = Network((3,), (Dense(4), Activation("relu"), Dense(5)))
+    net = NetworkSpec((3,), (Dense(4), Activation("relu"), Dense(5)))
     assert flops.layer_flops(net) == [24, 0, 40]
     assert flops.backward(net, weights=True, inputs=False) == 64 + 40  # dW everywhere, no dX for layer 1
     assert flops.backward(net, weights=True, inputs=True) == 128
     assert flops.backward(net, weights=False, inputs=True) == 64
-    G = Network((2,), (Dense(6),))  # 24 per sample
-    D = Network((4,), (Dense(1),))  # 8 per packed row of 2 samples
+    G = NetworkSpec((2,), (Dense(6),))  # 24 per sample
+    D = NetworkSpec((4,), (Dense(1),))  # 8 per packed row of 2 samples
     batch = 10  # 5 rows for D
     forward = batch * 24 + 3 * 5 * 8
     backward = 2 * 5 * 8 + 5 * 8 + batch * 24  # D on real and fake: dW; D in G's update: dX; G: dW
@@ -80,7 +80,7 @@ def test_benchmark_smoke(tmp_path):
 
 
 def test_cuda_run_without_a_gpu_leaves_each_framework_out_with_a_note(tmp_path):
-    from aigc import backend as backends
+    from aigc import backends
 
     if any(len(backends.backend_class(n).info()["devices"]) > 1 for n in ("torch", "tensorflow")):
         pytest.skip("a framework sees a GPU here")

@@ -1,4 +1,4 @@
-"""Downloads (aigc/data/download.py) against a loopback HTTP server serving files the tests
+"""Downloads (aigc/data/fetch.py) against a loopback HTTP server serving files the tests
 build: checksums, no second download, corrupt and truncated replies, offline messages,
 where files are looked for."""
 
@@ -10,7 +10,7 @@ import pytest
 
 from aigc import config, data
 from aigc.data import mnist
-from aigc.data.download import data_dir, fetch
+from aigc.data.fetch import data_dir, fetch
 from aigc.errors import DatasetError
 
 from .data_helpers import Server, md5, write_mnist_like

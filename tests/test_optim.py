@@ -11,12 +11,12 @@ from aigc.optim import Adam, AdamConfig
 @pytest.mark.parametrize("name", ["torch", "tensorflow"])
 def test_fused_adam_is_bit_identical_to_the_generic_formula(name, schedule):
     pytest.importorskip(name)
-    from aigc import backend as backends
-    from aigc.layers import BatchNorm, Conv2d, Dense, Flatten, Network
+    from aigc import backends
+    from aigc.specs import BatchNorm, Conv2d, Dense, Flatten, NetworkSpec
 
     be = backends.get(name)
     assert hasattr(be, "adam_update")
-    spec = Network((6, 6, 2), (Conv2d(3, 3, 1, 1), BatchNorm(), Flatten(), Dense(4)))
+    spec = NetworkSpec((6, 6, 2), (Conv2d(3, 3, 1, 1), BatchNorm(), Flatten(), Dense(4)))
     runs = {}
     for fused in (True, False):
         net = be.build(spec)
@@ -47,11 +47,11 @@ def test_the_formula_is_torch_optim_adams_arithmetic(name):
     torch.optim.Adam's formula, lr / c1 * m / (sqrt(v) / sqrt(c2) + eps), agrees to float32
     rounding, also for gradients of eps's size, where eps matters."""
     pytest.importorskip(name)
-    from aigc import backend as backends
-    from aigc.layers import Dense, Network
+    from aigc import backends
+    from aigc.specs import Dense, NetworkSpec
 
     be = backends.get(name)
-    net = be.build(Network((5,), (Dense(7),)))
+    net = be.build(NetworkSpec((5,), (Dense(7),)))
     start = {
         k: np.random.default_rng(3).standard_normal(tuple(p.shape)).astype(np.float32) for k, p in net.params.items()
     }

@@ -117,7 +117,7 @@ def test_config_refuses_other_thread_settings(value):
 
 @pytest.mark.parametrize("name", ["torch", "tensorflow"])
 def test_backends_take_the_choice_and_torch_revises_it_during_training(name, monkeypatch, tmp_path):
-    from aigc import backend as backends
+    from aigc import backends
 
     quiet(monkeypatch)
     be = backends.get(name)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DatasetError
-from .download import fetch
+from .fetch import fetch
 from .idx import read_idx
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backend import Backend, Net, Tensor
-from ..layers import Activation, Conv2d, Dense, Flatten, Network
+from ..backends import Backend, BuiltNetwork, Tensor
 from ..optim import Adam, AdamConfig
+from ..specs import Activation, Conv2d, Dense, Flatten, NetworkSpec
 from ..weights import initialize_all
 
 FEATURES = 128
@@ -38,9 +38,9 @@ class Recipe:
     seed: int = 0
 
 
-def specs(sample_shape: tuple[int, ...], num_classes: int, width: int = 32) -> dict[str, Network]:
+def specs(sample_shape: tuple[int, ...], num_classes: int, width: int = 32) -> dict[str, NetworkSpec]:
     relu = Activation("relu")
-    features = Network(
+    features = NetworkSpec(
         tuple(sample_shape),
         (
             Conv2d(width, 3, 1, 1),
@@ -54,7 +54,7 @@ def specs(sample_shape: tuple[int, ...], num_classes: int, width: int = 32) -> d
             relu,
         ),
     )
-    return {"features": features, "head": Network((FEATURES,), (Dense(num_classes),))}
+    return {"features": features, "head": NetworkSpec((FEATURES,), (Dense(num_classes),))}
 
 
 def cross_entropy(ops, logits: Tensor, onehot: Tensor) -> Tensor:
@@ -63,7 +63,7 @@ def cross_entropy(ops, logits: Tensor, onehot: Tensor) -> Tensor:
 
 
 def classification_step(
-    backend: Backend, nets: dict[str, Net], opt: Adam, x: Tensor, onehot: Tensor
+    backend: Backend, nets: dict[str, BuiltNetwork], opt: Adam, x: Tensor, onehot: Tensor
 ) -> dict[str, Tensor]:
     def objective():
         return cross_entropy(backend.ops, nets["head"](nets["features"](x, True), True), onehot), {}

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import data
-from ..backend import Backend
+from ..backends import Backend
 from ..errors import ClassifierError
 from ..weights import get_all, set_all
 from .classifier import Classifier, Recipe, fit

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import losses
-from ..backend import Backend
+from ..backends import Backend
 
 DEFAULT_K = 1000
 DEFAULT_ROWS = 5000  # decoder inputs per call: bounds memory whatever k is

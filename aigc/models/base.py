@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..backend import Backend, Net, Tensor
-from ..layers import Network
+from ..backends import Backend, BuiltNetwork, Tensor
 from ..optim import Adam, AdamConfig
+from ..specs import NetworkSpec
 from ..weights import get_all, initialize_all, set_all
 
 # (model config, per-sample data shape, data kind) -> {network name: spec}
@@ -25,8 +25,8 @@ class Model:
     ):
         self.cfg, self.backend = cfg, backend
         self.sample_shape, self.data_kind = tuple(sample_shape), data_kind
-        self.specs: dict[str, Network] = architecture(cfg["model"], self.sample_shape, data_kind)
-        self.nets: dict[str, Net] = {name: backend.build(spec) for name, spec in self.specs.items()}
+        self.specs: dict[str, NetworkSpec] = architecture(cfg["model"], self.sample_shape, data_kind)
+        self.nets: dict[str, BuiltNetwork] = {name: backend.build(spec) for name, spec in self.specs.items()}
         opt = cfg["optim"]
         self.adam = AdamConfig(
             lr=opt["lr"],

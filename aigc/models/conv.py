@@ -7,7 +7,8 @@ side 28 is built from 7x7 (two upsamplings), one of side 32 (or any multiple of 
 
 from __future__ import annotations
 
-from ..layers import (
+from ..schema import Field, Schema
+from ..specs import (
     Activation,
     BatchNorm,
     Conv2d,
@@ -17,10 +18,9 @@ from ..layers import (
     Embedding,
     Flatten,
     Layer,
-    Network,
+    NetworkSpec,
     Reshape,
 )
-from ..schema import Field, Schema
 from .gan import GAN_OPTIONS
 from .mlp import NORMS
 
@@ -83,7 +83,7 @@ def _norm(kind: str, cfg: dict) -> list[Layer]:
     return [BatchNorm(cfg.get("bn_momentum", 0.1), cfg.get("bn_eps", 1e-5))] if kind == "batchnorm" else []
 
 
-def dcgan_generator(cfg: dict, sample_shape: tuple[int, ...], input_dim: int) -> Network:
+def dcgan_generator(cfg: dict, sample_shape: tuple[int, ...], input_dim: int) -> NetworkSpec:
     """Dense to the smallest map, then stride-2 transposed convs halving the width down to
     `channels`, then a transposed conv to the image with tanh. With `g_out_stride` 2 the last
     one also upsamples (Radford et al.); with 1 it keeps the size (the Keras tutorial)."""
@@ -102,10 +102,10 @@ def dcgan_generator(cfg: dict, sample_shape: tuple[int, ...], input_dim: int) ->
         width //= 2
         layers += [ConvTranspose2d(width, KERNEL, 2, "same", bias=not bn), *_norm(cfg["g_norm"], cfg), act]
     layers += [ConvTranspose2d(channels, KERNEL, cfg["g_out_stride"], "same"), Activation("tanh")]
-    return Network((input_dim,), tuple(layers))
+    return NetworkSpec((input_dim,), tuple(layers))
 
 
-def dcgan_discriminator(cfg: dict, input_shape: tuple[int, ...]) -> Network:
+def dcgan_discriminator(cfg: dict, input_shape: tuple[int, ...]) -> NetworkSpec:
     """Conv (no norm on the first level), [norm], LeakyReLU, [Dropout] per level; Flatten;
     Dense(1) logits."""
     side, _ = _image(input_shape)
@@ -117,27 +117,29 @@ def dcgan_discriminator(cfg: dict, input_shape: tuple[int, ...]) -> Network:
         layers += [*_norm("batchnorm" if bn else "none", cfg), Activation("leaky_relu", cfg["slope"])]
         layers += [Dropout(cfg["d_dropout"])] if cfg.get("d_dropout", 0.0) else []
     layers += [Flatten(), Dense(1, spectral_norm=sn)]
-    return Network(tuple(input_shape), tuple(layers))
+    return NetworkSpec(tuple(input_shape), tuple(layers))
 
 
-def label_map(cfg: dict, side: int) -> Network:
+def label_map(cfg: dict, side: int) -> NetworkSpec:
     """Labels -> a learned side x side x 1 map, concatenated to an image as one more channel."""
-    return Network((), (Embedding(cfg["num_classes"], cfg["label_dim"]), Dense(side * side), Reshape((side, side, 1))))
+    return NetworkSpec(
+        (), (Embedding(cfg["num_classes"], cfg["label_dim"]), Dense(side * side), Reshape((side, side, 1)))
+    )
 
 
-def label_vector(cfg: dict) -> Network:
+def label_vector(cfg: dict) -> NetworkSpec:
     """Labels -> a learned vector, concatenated to a latent code."""
-    return Network((), (Embedding(cfg["num_classes"], cfg["label_dim"]),))
+    return NetworkSpec((), (Embedding(cfg["num_classes"], cfg["label_dim"]),))
 
 
-def dcgan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, Network]:
+def dcgan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
     return {
         "G": dcgan_generator(cfg, sample_shape, cfg["latent_dim"]),
         "D": dcgan_discriminator(cfg, sample_shape),
     }
 
 
-def cgan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, Network]:
+def cgan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
     """DCGAN with a label embedding concatenated to z and a label map to D's input channels."""
     side, channels = _image(sample_shape)
     return {
@@ -148,15 +150,15 @@ def cgan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, 
     }
 
 
-def conv_encoder(cfg: dict, input_shape: tuple[int, ...]) -> Network:
+def conv_encoder(cfg: dict, input_shape: tuple[int, ...]) -> NetworkSpec:
     side, _ = _image(input_shape)
     layers: list[Layer] = []
     for i in range(levels(side)):
         layers += [Conv2d(cfg["channels"] * 2**i, KERNEL, 2, "same"), Activation("relu")]
-    return Network(tuple(input_shape), (*layers, Flatten(), Dense(2 * cfg["latent_dim"])))
+    return NetworkSpec(tuple(input_shape), (*layers, Flatten(), Dense(2 * cfg["latent_dim"])))
 
 
-def conv_decoder(cfg: dict, sample_shape: tuple[int, ...], input_dim: int) -> Network:
+def conv_decoder(cfg: dict, sample_shape: tuple[int, ...], input_dim: int) -> NetworkSpec:
     """Mirrors the encoder; outputs logits (bernoulli) or means (gaussian) per pixel."""
     side, channels = _image(sample_shape)
     n = levels(side)
@@ -166,14 +168,14 @@ def conv_decoder(cfg: dict, sample_shape: tuple[int, ...], input_dim: int) -> Ne
         width //= 2
         layers += [ConvTranspose2d(width, KERNEL, 2, "same"), Activation("relu")]
     layers += [ConvTranspose2d(channels, KERNEL, 2, "same")]
-    return Network((input_dim,), tuple(layers))
+    return NetworkSpec((input_dim,), tuple(layers))
 
 
-def conv_vae(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, Network]:
+def conv_vae(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
     return {"E": conv_encoder(cfg, sample_shape), "Dec": conv_decoder(cfg, sample_shape, cfg["latent_dim"])}
 
 
-def cvae(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, Network]:
+def cvae(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
     """conv_vae with a label map as one more input channel and a label vector beside z."""
     side, channels = _image(sample_shape)
     return {

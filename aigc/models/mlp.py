@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from ..layers import Activation, BatchNorm, Dense, Flatten, Layer, Network, Reshape
 from ..schema import MAX_DEPTH, Field, Schema
+from ..specs import Activation, BatchNorm, Dense, Flatten, Layer, NetworkSpec, Reshape
 from .gan import GAN_OPTIONS
 
 NORMS = ("none", "batchnorm")
@@ -52,7 +52,7 @@ def mlp(
     bn: tuple[float, float],
     output: str | None = None,
     out_shape: tuple[int, ...] | None = None,
-) -> Network:
+) -> NetworkSpec:
     """Flatten -> [Dense -> (BatchNorm) -> activation] * len(widths) -> Dense -> output."""
     layers: list[Layer] = [Flatten()] if len(input_shape) != 1 else []
     for width in widths:
@@ -67,7 +67,7 @@ def mlp(
         layers.append(Activation(output))
     if out_shape is not None and len(out_shape) != 1:
         layers.append(Reshape(out_shape))
-    return Network(tuple(input_shape), tuple(layers))
+    return NetworkSpec(tuple(input_shape), tuple(layers))
 
 
 def packed_shape(sample_shape: tuple[int, ...], pack: int) -> tuple[int, ...]:
@@ -75,7 +75,7 @@ def packed_shape(sample_shape: tuple[int, ...], pack: int) -> tuple[int, ...]:
     return sample_shape if pack == 1 else (pack * math.prod(sample_shape),)
 
 
-def mlp_gan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, Network]:
+def mlp_gan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
     """Images get a tanh output (data in [-1, 1]); points an unbounded linear one."""
     output = "tanh" if data_kind == "images" else None
     widths = [cfg["hidden"]] * cfg["depth"]
@@ -90,7 +90,7 @@ def mlp_gan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[st
     }
 
 
-def mlp_vae(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, Network]:
+def mlp_vae(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
     widths = [cfg["hidden"]] * cfg["depth"]
     common = dict(
         norm=cfg["norm"], activation=cfg["activation"], slope=cfg["slope"], bn=(cfg["bn_momentum"], cfg["bn_eps"])

@@ -22,8 +22,7 @@ from typing import IO
 
 import numpy as np
 
-from .. import backend as backends
-from .. import checkpoint, data, limits, models, rundir, threads
+from .. import backends, checkpoint, data, limits, models, rundir, threads
 from ..config import dump, validate
 from ..errors import ConfigError, Interrupted, OutOfMemory, TrainingDiverged
 from ..evaluate import evaluate

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import dropout, losses
-from ..backend import Backend, Tensor
-from ..layers import Network
+from ..backends import Backend, Tensor
 from ..optim import Adam
+from ..specs import NetworkSpec
 
 
 def pack(backend: Backend, x: Tensor, size: int) -> Tensor:
@@ -41,7 +41,7 @@ class GANParts:
     g_opt: Adam
     d_opt: Adam
     ema: list = field(default_factory=list)
-    d_spec: Network | None = None
+    d_spec: NetworkSpec | None = None
 
 
 def d_calls_per_update(settings: GANSettings) -> int:

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from aigc import threads as aigc_threads
 from aigc.errors import BackendUnavailable, ConfigError
-from aigc.layers import Network
+from aigc.specs import NetworkSpec
 
 from . import ops as _ops
 from .compiled import CompiledStep
@@ -52,7 +52,7 @@ class TensorFlowBackend:
         gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
         return {"version": tf.__version__, "devices": ["cpu"] + gpus}
 
-    def build(self, spec: Network) -> KerasNet:
+    def build(self, spec: NetworkSpec) -> KerasNet:
         return KerasNet(spec, self._device)
 
     def value_and_grad(self, loss_fn, params):

@@ -1,7 +1,7 @@
 """BatchNorm with aigc's pinned semantics, as a Keras layer.
 
 Keras' own BatchNormalization stores the biased batch variance and weights the old
-statistic by `momentum`; aigc's canonical BatchNorm (see aigc/layers.py) weights the new
+statistic by `momentum`; aigc's canonical BatchNorm (see aigc/specs.py) weights the new
 statistic by `momentum` and stores the unbiased variance, so this layer implements it.
 
 In training, the layer computes y = x * scale + (beta - mean * scale) with scale = gamma /

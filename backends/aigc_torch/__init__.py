@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from aigc.errors import BackendUnavailable, ConfigError
-from aigc.layers import Network
+from aigc.specs import NetworkSpec
 
 from . import ops as _ops
 from .network import TorchNet
@@ -52,7 +52,7 @@ class TorchBackend:
         devices = ["cpu"] + [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())]
         return {"version": torch.__version__, "devices": devices}
 
-    def build(self, spec: Network) -> TorchNet:
+    def build(self, spec: NetworkSpec) -> TorchNet:
         return TorchNet(spec, self._device)
 
     def value_and_grad(self, loss_fn, params):

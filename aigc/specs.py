@@ -1,6 +1,6 @@
 """Neutral layer specs: what a network is, independent of any framework.
 
-A backend turns a `Network` into a native module (`torch.nn.Module`, `keras.Model`).
+A backend turns a `NetworkSpec` into a native module (`torch.nn.Module`, `keras.Model`).
 Every default that differs between frameworks (BatchNorm momentum and epsilon, the
 LeakyReLU slope, the kernel layout) is pinned here, never left to a framework.
 
@@ -98,7 +98,7 @@ class Embedding:
 @dataclass(frozen=True)
 class Dropout:
     """Zeroes units with probability `rate` in training; the keep-masks are inputs drawn by
-    the core's generator (see `Network.dropout_shapes`), so both backends drop the same units."""
+    the core's generator (see `NetworkSpec.dropout_shapes`), so both backends drop the same units."""
 
     rate: float
 
@@ -147,7 +147,7 @@ class Param:
 
 
 @dataclass(frozen=True)
-class Network:
+class NetworkSpec:
     """A feed-forward stack of layers applied to per-sample inputs of `input_shape`."""
 
     input_shape: tuple[int, ...]

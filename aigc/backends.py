@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .errors import BackendUnavailable
-from .layers import Network
+from .specs import NetworkSpec
 
 ENTRY_POINT_GROUP = "aigc.backends"
 INSTALL_HINTS = {
@@ -43,10 +43,10 @@ class Ops(Protocol):
     def stop_gradient(self, x: Tensor) -> Tensor: ...
 
 
-class Net(Protocol):
-    """A native network built from a `Network` spec."""
+class BuiltNetwork(Protocol):
+    """A native network built from a `NetworkSpec`: what `Backend.build` returns."""
 
-    spec: Network
+    spec: NetworkSpec
     native: Any  # the torch.nn.Module / keras.Model, for users who drop down to the framework
     params: dict[str, Var]  # trainable tensors, canonical names, native layout
     states: dict[str, Var]  # non-trainable tensors (BatchNorm running statistics)
@@ -64,7 +64,7 @@ class Backend(Protocol):
     ops: Ops
     device: str
 
-    def build(self, spec: Network) -> Net: ...
+    def build(self, spec: NetworkSpec) -> BuiltNetwork: ...
     def value_and_grad(
         self, loss_fn: Callable[[], tuple[Tensor, dict]], params: Sequence[Var]
     ) -> tuple[Tensor, dict, list[Tensor]]: ...
