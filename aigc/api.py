@@ -20,7 +20,9 @@ def train(config_or_path: str | Path | dict, *overrides: str, **kwargs: Any) -> 
 
 
 def load(
-    path: str | Path | checkpoint.Checkpoint, backend: str | None = None, device: str = "cpu",
+    path: str | Path | checkpoint.Checkpoint,
+    backend: str | None = None,
+    device: str = "cpu",
     threads: int | str = "auto",
 ) -> Model:
     """A model from a checkpoint (a path, or one already read), on `backend` (default: the one
@@ -34,8 +36,10 @@ def load(
     try:
         model = models.build(cfg, be, ckpt.sample_shape, ckpt.data_kind)
     except (ValueError, IndexError) as exc:  # a sample_shape the architecture cannot take
-        raise CheckpointError(f"the checkpoint's sample_shape {ckpt.sample_shape} does not fit "
-                              f"{cfg['model']['name']} ({excerpt(str(exc), 120)})") from None
+        raise CheckpointError(
+            f"the checkpoint's sample_shape {ckpt.sample_shape} does not fit "
+            f"{cfg['model']['name']} ({excerpt(str(exc), 120)})"
+        ) from None
     model.load_weights(ckpt.weights)
     model.load_optimizer_state(ckpt.optim)
     return model

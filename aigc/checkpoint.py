@@ -3,7 +3,8 @@
 Tensors (canonical layout, float32):
     weights.<net>.<layer>.<tensor>      e.g. weights.G.0.kernel (in, out)
     optim.<optimizer>.<slot>            e.g. optim.G.m.G.0.kernel, optim.G.b1t
-Metadata (safetensors' string header): format, the resolved config (JSON), step, the NumPy
+Metadata (safetensors' string header): format, the resolved config (JSON, without the
+places of the machine that trained it: see `portable`), step, the NumPy
 generator state (JSON), the batch position, the data's sample shape and kind, the backend
 that wrote it, and the SHA-256 of all tensors. Loading never runs code (no pickle), and a
 file whose hash or format does not match is refused before anything is used.
@@ -31,6 +32,24 @@ FORMAT = "aigc-checkpoint/1"
 SUFFIX = ".safetensors"
 NAME = re.compile(r"step-(\d+)\.safetensors")
 TEMPORARY = ".step-*.tmp-*"  # a writer killed mid-write leaves one; never loaded, removed by the next save
+
+
+def _machine_path(text: str) -> bool:
+    """An absolute path (or a file: URL) of the machine that wrote it."""
+    return text.startswith("file:") or os.path.isabs(os.path.expanduser(text))
+
+
+def portable(config: dict) -> dict:
+    """The config as a checkpoint stores it: what a shared file should not carry is left out,
+    the run directory `out` always and `data.root` / `data.url` where they name a place on the
+    training machine (an absolute path, a file: URL). Nothing that shapes the numbers: reading
+    it back, `config.validate` gives their defaults, `out` is wherever a run resumes or loads
+    it from, and resuming lets the data's location differ (`loop.RESUME_MAY_DIFFER`)."""
+    out = {k: v for k, v in config.items() if k != "out"}
+    data = out.get("data")
+    if isinstance(data, dict):
+        out["data"] = {k: v for k, v in data.items() if not (k in ("root", "url") and _machine_path(str(v)))}
+    return out
 
 
 @dataclass
@@ -91,7 +110,7 @@ def save(directory: str | Path, ckpt: Checkpoint, keep: int = 3) -> Path:
     tensors.update({f"optim.{k}": np.array(v, np.float32, order="C") for k, v in ckpt.optim.items()})
     meta = {
         "format": FORMAT,
-        "config": json.dumps(ckpt.config),
+        "config": json.dumps(portable(ckpt.config)),
         "step": str(ckpt.step),
         "rng_state": json.dumps(ckpt.rng_state),
         "batches": json.dumps(ckpt.batches),
@@ -115,8 +134,10 @@ def save(directory: str | Path, ckpt: Checkpoint, keep: int = 3) -> Path:
         except OSError:
             pass
         kept = f"the checkpoints already in {directory} are intact" if files(directory) else "no checkpoint was written"
-        raise CheckpointWriteError(f"cannot write the checkpoint of step {ckpt.step} to {directory} "
-                                   f"({_os_reason(exc)}); {kept}; free disk space, then resume") from None
+        raise CheckpointWriteError(
+            f"cannot write the checkpoint of step {ckpt.step} to {directory} "
+            f"({_os_reason(exc)}); {kept}; free disk space, then resume"
+        ) from None
     if os.name == "posix":  # make the rename itself durable
         fd = os.open(directory, os.O_RDONLY)
         try:
@@ -193,8 +214,8 @@ def _load_file(file: Path) -> Checkpoint:
         ckpt = Checkpoint(
             config=json.loads(meta["config"]),
             step=_int(meta["step"]),
-            weights={k[len("weights."):]: v for k, v in tensors.items() if k.startswith("weights.")},
-            optim={k[len("optim."):]: v for k, v in tensors.items() if k.startswith("optim.")},
+            weights={k[len("weights.") :]: v for k, v in tensors.items() if k.startswith("weights.")},
+            optim={k[len("optim.") :]: v for k, v in tensors.items() if k.startswith("optim.")},
             rng_state=json.loads(meta["rng_state"]),
             batches=json.loads(meta["batches"]),
             sample_shape=json.loads(meta["sample_shape"]),

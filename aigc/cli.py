@@ -62,7 +62,7 @@ def _labels(text: str | None, model, n: int):
 def _check_options(args: argparse.Namespace) -> None:
     """What `sample` and `eval` share, checked before anything is loaded: seed, device,
     backend and the checkpoint path."""
-    from . import backend as backends
+    from . import backends
     from .config import DEVICE_PATTERN
 
     if args.seed < 0:
@@ -115,7 +115,9 @@ def _sample(args: argparse.Namespace) -> int:
         raise ConfigError(f"-n {args.n}: expected at least 1 sample")
     model = load(_checkpoint_for(args, args.n, "-n"), backend=args.backend, device=args.device, threads=args.threads)
     labels, columns = _labels(args.labels, model, args.n)
-    samples = model.sample(args.n, seed=args.seed, **({"labels": labels} if labels is not None else {})).astype(np.float32)
+    samples = model.sample(args.n, seed=args.seed, **({"labels": labels} if labels is not None else {})).astype(
+        np.float32
+    )
     if out.suffix == ".npy":
         np.save(out, samples)
     else:
@@ -127,9 +129,8 @@ def _sample(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from . import data
     from .api import load
-    from .evaluate import evaluate
-
     from .config import MAX_IWAE_K
+    from .evaluate import evaluate
 
     _check_options(args)
     if args.n < 0:
@@ -142,15 +143,21 @@ def _eval(args: argparse.Namespace) -> int:
     cfg = model.cfg
     held_out = data.held_out(cfg["data"], cfg["seed"]) or data.load(cfg["data"], cfg["seed"])
     n = args.n or cfg["train"]["eval_samples"]
-    results = evaluate(model, held_out, n, seed=args.seed, iwae_k=args.k if model.family == "vae" else 0,
-                       images=not args.no_images, classifier_dir=args.classifier_dir)
+    results = evaluate(
+        model,
+        held_out,
+        n,
+        seed=args.seed,
+        iwae_k=args.k if model.family == "vae" else 0,
+        images=not args.no_images,
+        classifier_dir=args.classifier_dir,
+    )
     print(json.dumps({"checkpoint": str(args.checkpoint), "backend": model.backend.name, **results}, indent=2))
     return 0
 
 
 def _classifier_train(args: argparse.Namespace) -> int:
-    from . import backend as backends
-    from . import threads
+    from . import backends, threads
     from .metrics import classifier_store
     from .metrics.classifier import Recipe
 
@@ -164,7 +171,7 @@ def _classifier_train(args: argparse.Namespace) -> int:
 
 
 def _backends(args: argparse.Namespace) -> int:
-    from .backend import describe
+    from .backends import describe
 
     for row in describe():
         if row["installed"]:
@@ -187,17 +194,28 @@ def _bench(args: argparse.Namespace) -> int:
 def _add_threads(p: argparse.ArgumentParser) -> None:
     from .threads import argument
 
-    p.add_argument("--threads", type=argument, default="auto",
-                   help="framework threads: auto (default; docs/threads.md), framework (its own default) or N")
+    p.add_argument(
+        "--threads",
+        type=argument,
+        default="auto",
+        help="framework threads: auto (default; docs/threads.md), framework (its own default) or N",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="aigc", description="GANs and VAEs on PyTorch or TensorFlow, one config flag apart.")
+    p = argparse.ArgumentParser(
+        prog="aigc", description="GANs and VAEs on PyTorch or TensorFlow, one config flag apart."
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model from a YAML config")
     t.add_argument("config", help="path to a YAML config, e.g. configs/gan_ring8.yaml")
-    t.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. backend=tensorflow train.steps=500")
+    t.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="e.g. backend=tensorflow train.steps=500 (anywhere on the line)",
+    )
     t.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint (same as resume=true)")
     t.set_defaults(func=_train)
 
@@ -220,7 +238,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--k", type=int, default=1000, help="VAEs: importance samples per example of the IWAE NLL (0: skip)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--no-images", action="store_true", help="skip FID, precision/recall and classifier score")
-    e.add_argument("--classifier-dir", default=None, help="default: $AIGC_CLASSIFIER_DIR, else ~/.cache/aigc/classifiers")
+    e.add_argument(
+        "--classifier-dir", default=None, help="default: $AIGC_CLASSIFIER_DIR, else ~/.cache/aigc/classifiers"
+    )
     _add_threads(e)
     e.set_defaults(func=_eval)
 
@@ -245,11 +265,47 @@ def parser() -> argparse.ArgumentParser:
     from .parity.cli import add_to
 
     add_to(sub)
-    bench = sub.add_parser("bench", help="benchmarks: both backends vs hand-written loops (python -m benchmarks)",
-                           add_help=False)
+    bench = sub.add_parser(
+        "bench", help="benchmarks: both backends vs hand-written loops (python -m benchmarks)", add_help=False
+    )
     bench.add_argument("args", nargs=argparse.REMAINDER)
     bench.set_defaults(func=_bench)
     return p
+
+
+# A command-line override: a dotted key, then "=" (what config.parse_override reads).
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """Parse a command line whose options and `KEY=VALUE` overrides mix in any order
+    (`aigc train CONFIG --resume train.steps=10`, `aigc train --resume seed=1 CONFIG`).
+
+    argparse hands out positionals in runs between options, so overrides after an option
+    would be "unrecognized arguments"; and `parse_intermixed_args` refuses subcommands. So
+    the command's positionals and whatever argparse did not recognize are gathered again:
+    the `KEY=VALUE` tokens are the overrides (in their order on the line), and what else
+    there is must be exactly the command's one positional (the config)."""
+    p = parser()
+    args, extra = p.parse_known_args(argv)
+    if not hasattr(args, "overrides"):  # a command without overrides
+        if extra:
+            p.error(f"unrecognized arguments: {' '.join(extra)}")
+        return args
+    tokens = [args.config, *args.overrides, *extra]
+    # A word with "=" before any "/" that is not an option is meant as an override: a
+    # malformed one (`=1`) gets config.parse_override's one-line error, not argparse's usage.
+    is_override = lambda t: not t.startswith("-") and "=" in t.partition("/")[0]
+    args.overrides = [t for t in tokens if is_override(t)]
+    rest = [t for t in tokens if not is_override(t)]
+    if not rest:
+        raise ConfigError(f"{args.command}: the config file is missing")
+    if len(rest) > 1:
+        raise ConfigError(
+            f"{args.command}: {excerpt(rest[1])}: expected KEY=VALUE or KEY.SUB=VALUE after the config "
+            f"{excerpt(rest[0])}"
+        )
+    args.config = rest[0]
+    return args
 
 
 REPORT = "aigc: this looks like a bug in aigc, not in your input: please report it with the traceback above"
@@ -264,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = sys.argv[1:] if argv is None else list(argv)
         if argv[:1] == ["bench"]:  # all that follows is the benchmark's own (options included)
             argv = ["bench", "--", *argv[1:]]
-        args = parser().parse_args(argv)
+        args = parse(argv)
         return args.func(args)
     except AigcError as exc:
         print(f"aigc: error: {exc}", file=sys.stderr)

@@ -12,17 +12,17 @@ import math
 
 import numpy as np
 
-from .backend import Backend, Tensor
-from .layers import Dropout, Network
+from .backends import Backend, Tensor
+from .specs import Dropout, NetworkSpec
 
 
-def layout(spec: Network) -> list[tuple[float, tuple[int, ...]]]:
+def layout(spec: NetworkSpec) -> list[tuple[float, tuple[int, ...]]]:
     """(rate, per-sample mask shape) of each Dropout layer, in layer order."""
     rates = [layer.rate for layer in spec.layers if isinstance(layer, Dropout)]
     return list(zip(rates, spec.dropout_shapes()))
 
 
-def draw(spec: Network, rng: np.random.Generator, calls: int, batch: int) -> np.ndarray | None:
+def draw(spec: NetworkSpec, rng: np.random.Generator, calls: int, batch: int) -> np.ndarray | None:
     """Keep-masks for `calls` calls of the network on `batch` rows, as one float32 array
     (calls, batch, units); None when the network has no Dropout layer."""
     parts = layout(spec)
@@ -32,7 +32,7 @@ def draw(spec: Network, rng: np.random.Generator, calls: int, batch: int) -> np.
     return np.concatenate(masks, axis=-1).astype(np.float32)
 
 
-def split(backend: Backend, spec: Network, masks: Tensor | None, call: int) -> list[Tensor] | None:
+def split(backend: Backend, spec: NetworkSpec, masks: Tensor | None, call: int) -> list[Tensor] | None:
     """Call `call`'s keep-masks, one tensor per Dropout layer shaped (batch, *shape)."""
     if masks is None:
         return None

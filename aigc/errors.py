@@ -88,7 +88,11 @@ def user_error(exc: BaseException) -> str | None:
     if isinstance(exc, MemoryError) or type(exc).__name__ in ("OutOfMemoryError", "ResourceExhaustedError"):
         return "out of memory; try smaller sizes (model, train.batch_size, data.size, -n)"
     if isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc):
-        return "out of memory (" + excerpt(str(exc).splitlines()[0] if str(exc) else "", 120).strip("'\"") + "); try smaller sizes"
+        return (
+            "out of memory ("
+            + excerpt(str(exc).splitlines()[0] if str(exc) else "", 120).strip("'\"")
+            + "); try smaller sizes"
+        )
     if type(exc).__name__ == "SafetensorError" and ("os error" in str(exc) or "No space" in str(exc)):
         return f"cannot write a safetensors file ({excerpt(str(exc), 160)}); free disk space and retry"
     return None

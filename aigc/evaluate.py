@@ -35,16 +35,26 @@ def image_metrics(model: Model, n_samples: int, seed: int = 0, classifier_dir: s
     real = clf.features_and_probabilities(data.load(reference, seed).x)[0]
     fake, probs = clf.features_and_probabilities(model.sample(n_samples, seed=seed))
     score, score_std = classifier_score(probs)
-    out = {"fid": fid(fake, real), **precision_recall(real, fake), "classifier_score": score,
-           "classifier_score_std": score_std, "image_samples": n_samples}
+    out = {
+        "fid": fid(fake, real),
+        **precision_recall(real, fake),
+        "classifier_score": score,
+        "classifier_score_std": score_std,
+        "image_samples": n_samples,
+    }
     if model.conditional:
         out["label_accuracy"] = float(np.mean(probs.argmax(axis=1) == model.sample_labels(n_samples, None)))
     return out
 
 
 def evaluate(
-    model: Model, dataset: Dataset | None, n_samples: int, seed: int = 0, iwae_k: int = 0,
-    images: bool = True, classifier_dir: str | None = None,
+    model: Model,
+    dataset: Dataset | None,
+    n_samples: int,
+    seed: int = 0,
+    iwae_k: int = 0,
+    images: bool = True,
+    classifier_dir: str | None = None,
 ) -> dict:
     """Every metric that applies to the model and its held-out `dataset` (see the module doc);
     `images=False` skips the classifier-based ones."""

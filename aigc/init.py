@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import Network
+from .specs import NetworkSpec
 
 
-def initial_weights(spec: Network, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def initial_weights(spec: NetworkSpec, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Canonical float32 arrays for every tensor of `spec`.
 
     Kernels and biases are U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default for

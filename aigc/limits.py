@@ -13,8 +13,14 @@ from .errors import ConfigError
 
 FLOAT = 4  # bytes
 # Per-sample shapes of the datasets, known without loading them.
-SAMPLE_SHAPES = {"ring8": (2,), "grid25": (2,), "digits": (8, 8, 1), "mnist": (28, 28, 1),
-                 "fashion_mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
+SAMPLE_SHAPES = {
+    "ring8": (2,),
+    "grid25": (2,),
+    "digits": (8, 8, 1),
+    "mnist": (28, 28, 1),
+    "fashion_mnist": (28, 28, 1),
+    "cifar10": (32, 32, 3),
+}
 FIXED_SIZES = {"digits": 1797, "mnist": 70_000, "fashion_mnist": 70_000, "cifar10": 60_000}
 
 
@@ -52,7 +58,9 @@ def parts(cfg: dict) -> dict[str, int]:
     specs = _specs(cfg)
     params = sum(math.prod(p.shape) for net in specs.values() for p in net.params())
     per_sample = sum(math.prod(s) for net in specs.values() for s in net.shapes())
-    g_per_sample = sum(math.prod(s) for name, net in specs.items() if name.lower().startswith(("g", "dec")) for s in net.shapes())
+    g_per_sample = sum(
+        math.prod(s) for name, net in specs.items() if name.lower().startswith(("g", "dec")) for s in net.shapes()
+    )
     d = cfg["data"]
     rows = d.get("size", 0) if d["name"] not in FIXED_SIZES else FIXED_SIZES[d["name"]]
     batch = cfg["train"]["batch_size"] * cfg["model"].get("n_critic", 1)

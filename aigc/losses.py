@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from .backend import Backend, Ops, Tensor
+from .backends import Backend, Ops, Tensor
 
 GAN_LOSSES = ("non_saturating", "minimax", "wasserstein", "hinge", "least_squares")
 

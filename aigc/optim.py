@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .backend import Backend, Net, Tensor
+from .backends import Backend, BuiltNetwork, Tensor
 from .errors import CheckpointError
 
 
@@ -82,11 +82,11 @@ def update_generic(backend: Backend, params: list, grads: list, ms: list, vs: li
 class Adam:
     """Adam over the trainable tensors of one or more networks; state lives on the backend."""
 
-    def __init__(self, backend: Backend, nets: dict[str, Net], config: AdamConfig):
+    def __init__(self, backend: Backend, nets: dict[str, BuiltNetwork], config: AdamConfig):
         self.backend, self.nets, self.config = backend, nets, config
         self.slots = [(prefix, name) for prefix, net in nets.items() for name in net.params]
         self.params = [nets[prefix].params[name] for prefix, name in self.slots]
-        zeros = lambda p: backend.variable(np.zeros(tuple(p.shape), np.float32))  # noqa: E731
+        zeros = lambda p: backend.variable(np.zeros(tuple(p.shape), np.float32))
         self.m = [zeros(p) for p in self.params]
         self.v = [zeros(p) for p in self.params]
         # beta1^t, beta2^t and t in one variable: one tensor to read, update and write per step

@@ -48,7 +48,11 @@ def save_scatter(points: np.ndarray, path: str | Path, centers: np.ndarray | Non
 
 
 def save_samples(
-    samples: np.ndarray, path: str | Path, centers: np.ndarray | None = None, title: str = "", columns: int | None = None
+    samples: np.ndarray,
+    path: str | Path,
+    centers: np.ndarray | None = None,
+    title: str = "",
+    columns: int | None = None,
 ) -> None:
     """Images (rank 4) as a grid (`columns` per row), points (rank 2) as a scatter plot."""
     if samples.ndim == 4:

@@ -8,9 +8,9 @@ file holds the pid of the run that holds it, for the message a second run gets.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from .errors import ConfigError, RunLocked, excerpt
 

@@ -24,23 +24,47 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--impls", nargs="+", choices=IMPLS, default=list(IMPLS))
     p.add_argument("--frameworks", nargs="+", choices=FRAMEWORKS, default=list(FRAMEWORKS))
     modes = [m for f in FRAMEWORKS for m in COMPILE_MODES[f]]
-    p.add_argument("--compile", nargs="+", choices=modes, default=modes,
-                   help="train.compile modes: torch none (eager) / torch_compile; tensorflow auto (tf.function) / xla")
-    p.add_argument("--sources", nargs="+", choices=("memory", "gather"), default=["memory", "gather"],
-                   help="where the training loop's batches come from")
+    p.add_argument(
+        "--compile",
+        nargs="+",
+        choices=modes,
+        default=modes,
+        help="train.compile modes: torch none (eager) / torch_compile; tensorflow auto (tf.function) / xla",
+    )
+    p.add_argument(
+        "--sources",
+        nargs="+",
+        choices=("memory", "gather"),
+        default=["memory", "gather"],
+        help="where the training loop's batches come from",
+    )
     p.add_argument("--device", default="cpu", help="cpu or cuda (a framework that sees no GPU is left out)")
     p.add_argument("--steps", type=int, default=200, help="timed steps per measure, after the warm-up")
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--block", type=int, default=5, help="steps per timed block (the device is waited for per block)")
-    p.add_argument("--threads", type=threads_argument, default="auto",
-                   help="threads per framework, as train.threads: auto (default), framework (its own default) or N")
+    p.add_argument(
+        "--threads",
+        type=threads_argument,
+        default="auto",
+        help="threads per framework, as train.threads: auto (default), framework (its own default) or N",
+    )
     p.add_argument("--gemm-size", type=int, default=2048, metavar="N", help="N x N fp32 matmul for the GEMM rate")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override for every run")
-    p.add_argument("--quality", type=float, default=None, metavar="SECONDS",
-                   help="instead: each backend's quality after SECONDS of aigc train")
-    p.add_argument("--shared", type=float, default=None, metavar="SECONDS",
-                   help="instead: the shared-machine case, samples/s of 1 run alone and of 2 runs at once "
-                   "(framework default vs auto threads), each run timed for SECONDS")
+    p.add_argument(
+        "--quality",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="instead: each backend's quality after SECONDS of aigc train",
+    )
+    p.add_argument(
+        "--shared",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="instead: the shared-machine case, samples/s of 1 run alone and of 2 runs at once "
+        "(framework default vs auto threads), each run timed for SECONDS",
+    )
     p.add_argument("--timeout", type=int, default=900, help="seconds per configuration before it is given up")
     p.add_argument("-o", "--output", default=str(Path(__file__).parent / "results"), help="directory for bench.*")
     return p
@@ -59,10 +83,22 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"aigc bench: no such config: {', '.join(missing)}", file=sys.stderr)
         return 2
-    plan = Plan(configs=[_from_repo(c) for c in configs], batch_sizes=args.batch_sizes, impls=args.impls,
-                frameworks=args.frameworks, compile=args.compile, sources=args.sources, device=args.device,
-                steps=args.steps, warmup=args.warmup, block=args.block, threads=args.threads, overrides=args.set,
-                gemm_n=args.gemm_size, timeout_s=args.timeout)
+    plan = Plan(
+        configs=[_from_repo(c) for c in configs],
+        batch_sizes=args.batch_sizes,
+        impls=args.impls,
+        frameworks=args.frameworks,
+        compile=args.compile,
+        sources=args.sources,
+        device=args.device,
+        steps=args.steps,
+        warmup=args.warmup,
+        block=args.block,
+        threads=args.threads,
+        overrides=args.set,
+        gemm_n=args.gemm_size,
+        timeout_s=args.timeout,
+    )
     out = Path(args.output)
     from . import report
 

@@ -27,41 +27,44 @@ implementation repeats (the keras.io GAN step runs G(z) twice) is not counted.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
-from aigc import layers as L
+from aigc import specs as S
+
 
 # layer type -> FLOPs of its forward pass for one sample, given the per-sample input shape
-def _conv(layer: L.Conv2d, shape: tuple[int, ...]) -> int:
+def _conv(layer: S.Conv2d, shape: tuple[int, ...]) -> int:
     """2 * kh * kw * C_in per output element (multiply-adds over the receptive field)."""
-    h, w, _ = L.output_shape(layer, shape)
+    h, w, _ = S.output_shape(layer, shape)
     return 2 * layer.kernel * layer.kernel * shape[-1] * layer.filters * h * w
 
 
-def _conv_transpose(layer: L.ConvTranspose2d, shape: tuple[int, ...]) -> int:
+def _conv_transpose(layer: S.ConvTranspose2d, shape: tuple[int, ...]) -> int:
     """Every input pixel scatters a kh x kw x C_out patch: 2 * kh * kw * C_in * C_out per
     input pixel (the cropped border is computed too)."""
     return 2 * layer.kernel * layer.kernel * shape[-1] * layer.filters * shape[0] * shape[1]
 
 
 FORWARD: dict[type, Callable[[object, tuple[int, ...]], int]] = {
-    L.Dense: lambda layer, shape: 2 * shape[0] * layer.units,
-    L.Conv2d: _conv,
-    L.ConvTranspose2d: _conv_transpose,
+    S.Dense: lambda layer, shape: 2 * shape[0] * layer.units,
+    S.Conv2d: _conv,
+    S.ConvTranspose2d: _conv_transpose,
 }
 
 
-def layer_flops(net: L.Network) -> list[int]:
+def layer_flops(net: S.NetworkSpec) -> list[int]:
     """Forward FLOPs per sample of every layer of `net` (0 for elementwise/shape layers)."""
-    return [FORWARD[type(layer)](layer, shape) if type(layer) in FORWARD else 0
-            for layer, shape in zip(net.layers, net.shapes())]
+    return [
+        FORWARD[type(layer)](layer, shape) if type(layer) in FORWARD else 0
+        for layer, shape in zip(net.layers, net.shapes())
+    ]
 
 
-def forward(net: L.Network) -> int:
+def forward(net: S.NetworkSpec) -> int:
     return sum(layer_flops(net))
 
 
-def backward(net: L.Network, weights: bool, inputs: bool) -> int:
+def backward(net: S.NetworkSpec, weights: bool, inputs: bool) -> int:
     """FLOPs per sample of backpropagating through `net`: dW if `weights`, dX wherever a
     gradient has to flow further (every layer if `inputs`, else all but the first)."""
     per_layer = [f for f in layer_flops(net) if f]
@@ -71,7 +74,7 @@ def backward(net: L.Network, weights: bool, inputs: bool) -> int:
     return dw + (sum(per_layer[1:]) if weights else 0)
 
 
-def gan_step(G: L.Network, D: L.Network, batch: int, pack: int = 1) -> int:
+def gan_step(G: S.NetworkSpec, D: S.NetworkSpec, batch: int, pack: int = 1) -> int:
     rows = batch // pack
     fwd = batch * forward(G) + 3 * rows * forward(D)
     bwd = 2 * rows * backward(D, weights=True, inputs=False)
@@ -79,13 +82,13 @@ def gan_step(G: L.Network, D: L.Network, batch: int, pack: int = 1) -> int:
     return fwd + bwd
 
 
-def vae_step(E: L.Network, Dec: L.Network, batch: int) -> int:
+def vae_step(E: S.NetworkSpec, Dec: S.NetworkSpec, batch: int) -> int:
     fwd = forward(E) + forward(Dec)
     bwd = backward(Dec, weights=True, inputs=True) + backward(E, weights=True, inputs=False)
     return batch * (fwd + bwd)
 
 
-def step_flops(family: str, specs: dict[str, L.Network], batch: int, pack: int = 1) -> int:
+def step_flops(family: str, specs: dict[str, S.NetworkSpec], batch: int, pack: int = 1) -> int:
     """Model FLOPs of one training step of a model family ("gan", "vae") on `batch` samples."""
     if family == "gan":
         return gan_step(specs["G"], specs["D"], batch, pack)

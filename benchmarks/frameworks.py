@@ -5,7 +5,7 @@ Imported only inside a worker process, which imports just the framework it measu
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 
 def set_threads(framework: str, setting: int | str | None) -> int | None:

@@ -44,8 +44,8 @@ def tensorflow_rate(device: str, n: int = 2048, repeats: int = 5) -> float:
         a, b = (tf.constant(np.random.default_rng(i).standard_normal((n, n), np.float32)) for i in (0, 1))
         out = []
         # Reading one element back waits for the product without copying n^2 numbers.
-        run = lambda: out.append(tf.linalg.matmul(a, b))  # noqa: E731
-        sync = lambda: out and float(out.pop()[0, 0])  # noqa: E731
+        run = lambda: out.append(tf.linalg.matmul(a, b))
+        sync = lambda: out and float(out.pop()[0, 0])
         return 2 * n**3 / _best_seconds(run, sync, repeats) / 1e9
 
 

@@ -23,44 +23,46 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-from aigc import layers as L  # noqa: E402
+from aigc import specs as S
 
-from .frameworks import tf_device  # noqa: E402
+from .frameworks import tf_device
 
 
-def _layer(layer: L.Layer) -> keras.layers.Layer:
-    if isinstance(layer, L.Dense):
+def _layer(layer: S.Layer) -> keras.layers.Layer:
+    if isinstance(layer, S.Dense):
         return keras.layers.Dense(layer.units, use_bias=layer.bias)
-    if isinstance(layer, L.BatchNorm):
+    if isinstance(layer, S.BatchNorm):
         return keras.layers.BatchNormalization(momentum=1.0 - layer.momentum, epsilon=layer.eps)
-    if isinstance(layer, L.Activation):
+    if isinstance(layer, S.Activation):
         if layer.kind == "leaky_relu":
             return keras.layers.LeakyReLU(negative_slope=layer.slope)
         return keras.layers.Activation(layer.kind)
-    if isinstance(layer, (L.Conv2d, L.ConvTranspose2d)):  # a Keras user's padding="same"/"valid"
+    if isinstance(layer, (S.Conv2d, S.ConvTranspose2d)):  # a Keras user's padding="same"/"valid"
         if layer.padding not in ("same", "valid"):
             raise TypeError("the native Keras baseline writes padding 'same' or 'valid' only")
-        cls = keras.layers.Conv2D if isinstance(layer, L.Conv2d) else keras.layers.Conv2DTranspose
+        cls = keras.layers.Conv2D if isinstance(layer, S.Conv2d) else keras.layers.Conv2DTranspose
         return cls(layer.filters, layer.kernel, strides=layer.stride, padding=layer.padding, use_bias=layer.bias)
-    if isinstance(layer, L.Flatten):
+    if isinstance(layer, S.Flatten):
         return keras.layers.Flatten()
-    if isinstance(layer, L.Reshape):
+    if isinstance(layer, S.Reshape):
         return keras.layers.Reshape(layer.shape)
-    raise TypeError(f"the native Keras baseline cannot build {type(layer).__name__}; add it to benchmarks/native_keras.py")
+    raise TypeError(
+        f"the native Keras baseline cannot build {type(layer).__name__}; add it to benchmarks/native_keras.py"
+    )
 
 
-def build(spec: L.Network) -> keras.Sequential:
+def build(spec: S.NetworkSpec) -> keras.Sequential:
     return keras.Sequential([keras.Input(shape=spec.input_shape), *(_layer(layer) for layer in spec.layers)])
 
 
 class Native:
     """Moves batches to the device and runs the hand-written step."""
 
-    def __init__(self, specs: dict[str, L.Network], cfg: dict, device: str, compile: str):
+    def __init__(self, specs: dict[str, S.NetworkSpec], cfg: dict, device: str, compile: str):
         if compile not in ("auto", "none", "xla"):
             raise ValueError(f"native keras: compile {compile!r}; allowed: auto (tf.function), none (eager), xla")
         self.device = tf_device(device)

@@ -20,7 +20,7 @@ The learning-rate schedule is not reproduced: this baseline is for speed, not qu
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from aigc import layers as L
+from aigc import specs as S
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
@@ -37,40 +37,42 @@ def _channels_first(shape: tuple[int, ...]) -> tuple[int, ...]:
     return (shape[-1], *shape[:-1]) if len(shape) == 3 else tuple(shape)
 
 
-def _module(layer: L.Layer, shape: tuple[int, ...]) -> nn.Module:
-    if isinstance(layer, L.Dense):
+def _module(layer: S.Layer, shape: tuple[int, ...]) -> nn.Module:
+    if isinstance(layer, S.Dense):
         return nn.Linear(shape[0], layer.units, bias=layer.bias)
-    if isinstance(layer, L.BatchNorm):
+    if isinstance(layer, S.BatchNorm):
         cls = nn.BatchNorm1d if len(shape) == 1 else nn.BatchNorm2d
         return cls(shape[-1], eps=layer.eps, momentum=layer.momentum)
-    if isinstance(layer, L.Activation):
+    if isinstance(layer, S.Activation):
         return nn.LeakyReLU(layer.slope) if layer.kind == "leaky_relu" else ACTIVATIONS[layer.kind]()
-    if isinstance(layer, L.Conv2d):  # a PyTorch user's padding=p, or explicit pads where "same" is uneven
+    if isinstance(layer, S.Conv2d):  # a PyTorch user's padding=p, or explicit pads where "same" is uneven
         (t, b), (lft, r) = layer.pads(shape)
         if t == b == lft == r:
             return nn.Conv2d(shape[-1], layer.filters, layer.kernel, layer.stride, padding=t, bias=layer.bias)
         conv = nn.Conv2d(shape[-1], layer.filters, layer.kernel, layer.stride, bias=layer.bias)
         return nn.Sequential(nn.ZeroPad2d((lft, r, t, b)), conv)
-    if isinstance(layer, L.ConvTranspose2d):
+    if isinstance(layer, S.ConvTranspose2d):
         (t, b), (lft, r) = layer.crops(shape)
         if not t == b == lft == r:
             raise TypeError("the native torch baseline writes symmetric transposed-conv padding only")
         return nn.ConvTranspose2d(shape[-1], layer.filters, layer.kernel, layer.stride, padding=t, bias=layer.bias)
-    if isinstance(layer, L.Flatten):
+    if isinstance(layer, S.Flatten):
         return nn.Flatten()
-    if isinstance(layer, L.Reshape):
+    if isinstance(layer, S.Reshape):
         return nn.Unflatten(1, _channels_first(layer.shape))
-    raise TypeError(f"the native torch baseline cannot build {type(layer).__name__}; add it to benchmarks/native_torch.py")
+    raise TypeError(
+        f"the native torch baseline cannot build {type(layer).__name__}; add it to benchmarks/native_torch.py"
+    )
 
 
-def build(spec: L.Network) -> nn.Sequential:
+def build(spec: S.NetworkSpec) -> nn.Sequential:
     return nn.Sequential(*(_module(layer, shape) for layer, shape in zip(spec.layers, spec.shapes())))
 
 
 class Native:
     """Moves batches to the device and runs the hand-written step."""
 
-    def __init__(self, specs: dict[str, L.Network], cfg: dict, device: str, compile: str):
+    def __init__(self, specs: dict[str, S.NetworkSpec], cfg: dict, device: str, compile: str):
         if compile not in ("auto", "none", "torch_compile"):
             raise ValueError(f"native torch: compile {compile!r}; allowed: auto or none (eager), torch_compile")
         self.device = torch.device(device)
@@ -100,7 +102,9 @@ class GAN(Native):
         self.d_opt, self.d_update = self._optimizer(list(self.nets["D"].parameters()))
         self.g_opt, self.g_update = self._optimizer(list(self.nets["G"].parameters()))
         decay = self.model.get("ema", 0.0)
-        self.g_ema = AveragedModel(self.nets["G"], multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True) if decay else None
+        self.g_ema = (
+            AveragedModel(self.nets["G"], multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True) if decay else None
+        )
 
     def _packed(self, x: torch.Tensor) -> torch.Tensor:
         pack = self.model.get("pack", 1)  # PacGAN; conv models have none
@@ -111,8 +115,9 @@ class GAN(Native):
         z = torch.randn(real.shape[0], self.model["latent_dim"], device=self.device)
         fake = G(z)
         d_real, d_fake = D(self._packed(real)), D(self._packed(fake.detach()))
-        d_loss = F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real)) + \
-            F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+        d_loss = F.binary_cross_entropy_with_logits(
+            d_real, torch.ones_like(d_real)
+        ) + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
         self.d_opt.zero_grad(set_to_none=True)
         d_loss.backward()
         self.d_update()

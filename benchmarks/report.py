@@ -61,7 +61,7 @@ def machine_line(report: dict) -> str:
 def _markdown(head: list[str], rows: list[list[str]]) -> str:
     """An aligned Markdown table: readable on a terminal and in the README."""
     widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
-    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
     return "\n".join([line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
 
 
@@ -103,8 +103,20 @@ def summary(report: dict) -> str:
     """aigc beside the hand-written loop, a row per config, batch, framework and compile mode:
     the bare step, and the loop as `aigc train` runs it (gathered batches). The README's table."""
     loop = "loop_gather" if "gather" in report["settings"]["sources"] else f"loop_{report['settings']['sources'][0]}"
-    head = ["config", "batch", "framework", "compile", "aigc step ms", "native step ms", "aigc/native step",
-            "aigc loop ms", "native loop ms", "aigc/native loop", "best GFLOP/s", "% fp32 GEMM"]
+    head = [
+        "config",
+        "batch",
+        "framework",
+        "compile",
+        "aigc step ms",
+        "native step ms",
+        "aigc/native step",
+        "aigc loop ms",
+        "native loop ms",
+        "aigc/native loop",
+        "best GFLOP/s",
+        "% fp32 GEMM",
+    ]
     found = {(_key(r), r["impl"]): r["measures"] for r in report["results"] if "measures" in r}
     rows = []
     for key in sorted({_key(r) for r in report["results"]}, key=_order):
@@ -126,8 +138,9 @@ def quality_table(rows: list[dict]) -> str:
             cells.append([Path(r["config"]).stem, r["framework"], "", "", "", f"error: {r['error']}"])
             continue
         shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in r["evaluation"].items())
-        cells.append([Path(r["config"]).stem, r["framework"], f"{r['budget_s']:g}", str(r["steps"]),
-                      f"{r['wall_s']:.1f}", shown])
+        cells.append(
+            [Path(r["config"]).stem, r["framework"], f"{r['budget_s']:g}", str(r["steps"]), f"{r['wall_s']:.1f}", shown]
+        )
     return _markdown(head, cells)
 
 
@@ -142,19 +155,31 @@ def plot(report: dict, path: Path) -> None:
 
     ok = [r for r in report["results"] if "measures" in r]
     configs = sorted({r["config"] for r in ok})
-    variants = sorted({(r["impl"], r["framework"], r["compile"]) for r in ok}, key=lambda v: (_order(("", 0, *v[1:])), v[0]))
+    variants = sorted(
+        {(r["impl"], r["framework"], r["compile"]) for r in ok}, key=lambda v: (_order(("", 0, *v[1:])), v[0])
+    )
     modes = sorted({(fw, mode) for _, fw, mode in variants})  # one colour each; the native bar is hatched
     fig, axes = plt.subplots(1, max(len(configs), 1), figsize=(6 * max(len(configs), 1), 4.5), squeeze=False)
     width = 0.8 / max(len(variants), 1)
     for ax, config in zip(axes[0], configs):
         sizes = sorted({r["batch_size"] for r in ok if r["config"] == config})
         for j, (impl, fw, mode) in enumerate(variants):
-            found = {r["batch_size"]: r["measures"] for r in ok if r["config"] == config
-                     and (r["impl"], r["framework"], r["compile"]) == (impl, fw, mode)}
+            found = {
+                r["batch_size"]: r["measures"]
+                for r in ok
+                if r["config"] == config and (r["impl"], r["framework"], r["compile"]) == (impl, fw, mode)
+            }
             xs = [i + (j - (len(variants) - 1) / 2) * width for i, s in enumerate(sizes) if s in found]
             step = [found[s]["step"]["median_s"] * 1e3 for s in sizes if s in found]
-            ax.bar(xs, step, width, label=f"{impl} {fw} {COMPILE_NAMES[mode]}", color=f"C{modes.index((fw, mode))}",
-                   hatch="//" if impl == "native" else None, alpha=1.0 if impl == "aigc" else 0.6)
+            ax.bar(
+                xs,
+                step,
+                width,
+                label=f"{impl} {fw} {COMPILE_NAMES[mode]}",
+                color=f"C{modes.index((fw, mode))}",
+                hatch="//" if impl == "native" else None,
+                alpha=1.0 if impl == "aigc" else 0.6,
+            )
             loop = [found[s].get("loop_gather", found[s]["step"])["median_s"] * 1e3 for s in sizes if s in found]
             tick = "loop, gathered batches" if j == 0 else None
             ax.scatter(xs, loop, marker="_", color="black", s=60, zorder=3, label=tick)
@@ -184,8 +209,11 @@ def write(report: dict, out: Path) -> list[Path]:
 def shared_table(rows: list[dict]) -> str:
     """samples/s of each run per case, and its ratio to one run alone on one thread (the
     speed one core gives) and to one run alone with the framework's default threads."""
-    out = ["| config | framework | case | threads chosen | samples/s of each run | vs alone, 1 thread "
-           "| vs alone, framework default |", "|---|---|---|---|---|---|---|"]
+    out = [
+        "| config | framework | case | threads chosen | samples/s of each run | vs alone, 1 thread "
+        "| vs alone, framework default |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         same = [x for x in rows if (x["config"], x["framework"]) == (r["config"], r["framework"])]
         base = {x["case"]: x["runs"][0].get("samples_per_s") for x in same}
@@ -196,7 +224,9 @@ def shared_table(rows: list[dict]) -> str:
             out.append(f"| {Path(r['config']).stem} | {r['framework']} | {r['case']} | | {shown} | | |")
             continue
         threads = "; ".join(sorted({x["threads"] for x in r["runs"]}))
-        vs = lambda b: " / ".join(f"{v / b:.2f}" for v in rates) if b else ""  # noqa: E731
-        out.append(f"| {Path(r['config']).stem} | {r['framework']} | {r['case']} | {threads} | "
-                   f"{' / '.join(f'{v:.0f}' for v in rates)} | {vs(one)} | {vs(default)} |")
+        vs = lambda b: " / ".join(f"{v / b:.2f}" for v in rates) if b else ""  # noqa: B023 - used in this iteration
+        out.append(
+            f"| {Path(r['config']).stem} | {r['framework']} | {r['case']} | {threads} | "
+            f"{' / '.join(f'{v:.0f}' for v in rates)} | {vs(one)} | {vs(default)} |"
+        )
     return "\n".join(out)

@@ -55,7 +55,9 @@ def run_one(config: str, backend: str, runs: Path, n: int, k: int, log) -> dict:
     if not _final_checkpoint(config, run).exists():
         log(f"training {config} on {backend} -> {run}")
         start = time.perf_counter()
-        r = _aigc("train", str(CONFIGS_DIR / f"{config}.yaml"), f"backend={backend}", f"out={run}", "train.progress=false")
+        r = _aigc(
+            "train", str(CONFIGS_DIR / f"{config}.yaml"), f"backend={backend}", f"out={run}", "train.progress=false"
+        )
         if r.returncode != 0:
             raise RuntimeError(f"aigc train {config} backend={backend} failed:\n{r.stderr[-2000:]}")
         record["train_s"] = time.perf_counter() - start
@@ -80,8 +82,12 @@ def classifier_record(dataset: str = "mnist") -> dict:
     file = classifier_store.path_for(dataset)
     with safe_open(str(file), "np") as f:
         meta = f.metadata()
-    return {"file": str(file), "sha256": classifier_store.sha256_of(file), "recipe": json.loads(meta["recipe"]),
-            **json.loads(meta["measured"])}
+    return {
+        "file": str(file),
+        "sha256": classifier_store.sha256_of(file),
+        "recipe": json.loads(meta["recipe"]),
+        **json.loads(meta["measured"]),
+    }
 
 
 def grid_rows(files: list[Path]) -> list[dict]:
@@ -110,7 +116,8 @@ def markdown(results: dict) -> str:
         f"| {c['test_accuracy']:.2%} | {c['fid_train_test']:.2f} | {c['precision_train_test']:.3f} / "
         f"{c['recall_train_test']:.3f} | {c['classifier_score_test']:.2f} |",
         "",
-        f"**VAEs**, test NLL in nats (IWAE k = {results['k']}; dynamically binarised MNIST, the test set binarised once):",
+        f"**VAEs**, test NLL in nats (IWAE k = {results['k']}; dynamically binarised MNIST, "
+        "the test set binarised once):",
         "",
         "| config | backend | negative ELBO | IWAE NLL | published |",
         "|---|---|---|---|---|",
@@ -118,7 +125,10 @@ def markdown(results: dict) -> str:
     for config in VAE_CONFIGS:
         for b in backends:
             e = by.get((config, b), {})
-            out.append(f"| `{config}` | {b} | {_fmt(e.get('negative_elbo'))} | {_fmt(e.get('iwae_nll'))} | {PUBLISHED.get(config, '—')} |")
+            out.append(
+                f"| `{config}` | {b} | {_fmt(e.get('negative_elbo'))} | {_fmt(e.get('iwae_nll'))} "
+                f"| {PUBLISHED.get(config, '—')} |"
+            )
     out += [
         "",
         f"**Samples on MNIST**: the GANs, then the class-conditional models ({results['n']:,} samples "
@@ -133,16 +143,25 @@ def markdown(results: dict) -> str:
             if e is None:
                 continue
             acc = e.get("label_accuracy")
-            out.append(f"| `{config}` | {b} | {_fmt(e['fid'], 1)} | {e['precision']:.3f} | {e['recall']:.3f} | "
-                       f"{e['classifier_score']:.2f} | {'—' if acc is None else f'{acc:.1%}'} |")
-    out += ["", "**2-D grid** (PacGAN's statistics, 2,500 samples; mean ± standard error over seeds):", "",
-            "| config | seeds | backend | modes (of 25) | high-quality samples | reverse KL |", "|---|---|---|---|---|---|"]
+            out.append(
+                f"| `{config}` | {b} | {_fmt(e['fid'], 1)} | {e['precision']:.3f} | {e['recall']:.3f} | "
+                f"{e['classifier_score']:.2f} | {'—' if acc is None else f'{acc:.1%}'} |"
+            )
+    out += [
+        "",
+        "**2-D grid** (PacGAN's statistics, 2,500 samples; mean ± standard error over seeds):",
+        "",
+        "| config | seeds | backend | modes (of 25) | high-quality samples | reverse KL |",
+        "|---|---|---|---|---|---|",
+    ]
     for g in results["grid"]:
         metric = {row["metric"]: row for row in g["rows"]}
         for b in backends:
             m, hq, kl = (metric[k][b] for k in ("modes", "high_quality", "reverse_kl"))
-            out.append(f"| `{g['config']}` | {g['seeds']} | {b} | {m[0]:.1f} ± {m[1]:.1f} | "
-                       f"{hq[0]:.1%} ± {hq[1]:.1%} | {kl[0]:.3f} ± {kl[1]:.3f} |")
+            out.append(
+                f"| `{g['config']}` | {g['seeds']} | {b} | {m[0]:.1f} ± {m[1]:.1f} | "
+                f"{hq[0]:.1%} ± {hq[1]:.1%} | {kl[0]:.3f} ± {kl[1]:.3f} |"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -153,8 +172,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--configs", nargs="+", default=VAE_CONFIGS + GAN_CONFIGS + CONDITIONAL_CONFIGS)
     p.add_argument("--n", type=int, default=10000, help="samples for the image metrics")
     p.add_argument("--k", type=int, default=1000, help="importance samples of the IWAE NLL")
-    p.add_argument("--behaviour", nargs="+", default=[str(RESULTS_DIR / "behaviour.json")],
-                   help="behaviour.json files with the grid configs (aigc parity behaviour)")
+    p.add_argument(
+        "--behaviour",
+        nargs="+",
+        default=[str(RESULTS_DIR / "behaviour.json")],
+        help="behaviour.json files with the grid configs (aigc parity behaviour)",
+    )
     p.add_argument("-o", "--output", default=str(RESULTS_DIR))
     args = p.parse_args(argv)
 
@@ -162,8 +185,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[results] {message}", file=sys.stderr, flush=True)
 
     runs = [run_one(c, b, Path(args.runs), args.n, args.k, log) for c in args.configs for b in args.backends]
-    results = {"n": args.n, "k": args.k, "backends": args.backends, "classifier": classifier_record(),
-               "runs": runs, "grid": grid_rows([Path(f) for f in args.behaviour])}
+    results = {
+        "n": args.n,
+        "k": args.k,
+        "backends": args.backends,
+        "classifier": classifier_record(),
+        "runs": runs,
+        "grid": grid_rows([Path(f) for f in args.behaviour]),
+    }
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2))

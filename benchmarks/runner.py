@@ -37,14 +37,24 @@ class Plan:
     timeout_s: int = 900
 
     def speed_jobs(self, frameworks: list[str]) -> list[dict]:
-        common = dict(kind="speed", device=self.device, steps=self.steps, warmup=self.warmup, block=self.block,
-                      sources=self.sources, overrides=self.overrides, threads=self.threads, gemm_n=self.gemm_n)
+        common = dict(
+            kind="speed",
+            device=self.device,
+            steps=self.steps,
+            warmup=self.warmup,
+            block=self.block,
+            sources=self.sources,
+            overrides=self.overrides,
+            threads=self.threads,
+            gemm_n=self.gemm_n,
+        )
         return [
             dict(common, config=config, batch_size=size, impl=impl, framework=fw, compile=mode)
             for config in self.configs
             for size in self.batch_sizes
             for fw in frameworks
-            for mode in COMPILE_MODES[fw] if mode in self.compile
+            for mode in COMPILE_MODES[fw]
+            if mode in self.compile
             for impl in self.impls
         ]
 
@@ -54,11 +64,20 @@ def spawn(job: dict, timeout_s: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         job_file, result_file = Path(tmp) / "job.json", Path(tmp) / "result.json"
         job_file.write_text(json.dumps(job))
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        }
         try:
-            proc = subprocess.run([sys.executable, "-m", "benchmarks.worker", str(job_file), str(result_file)],
-                                  capture_output=True, text=True, timeout=timeout_s, env=env, cwd=REPO)
+            proc = subprocess.run(
+                [sys.executable, "-m", "benchmarks.worker", str(job_file), str(result_file)],
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                env=env,
+                cwd=REPO,
+            )
         except subprocess.TimeoutExpired:
             return {"error": f"timed out after {timeout_s} s"}
         if result_file.exists():
@@ -77,14 +96,17 @@ def step_flops(job: dict) -> int:
 
 
 def _label(job: dict) -> str:
-    return (f"{Path(job['config']).stem} b={job['batch_size']} {job['impl']} {job['framework']} "
-            f"{COMPILE_NAMES[job['compile']]}")
+    return (
+        f"{Path(job['config']).stem} b={job['batch_size']} {job['impl']} {job['framework']} "
+        f"{COMPILE_NAMES[job['compile']]}"
+    )
 
 
 def machine() -> dict:
     cpu = platform.processor()
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -120,8 +142,13 @@ def run(plan: Plan) -> dict:
     info = {r["framework"]: r["info"] for r in results if "info" in r}
     keys = ("device", "steps", "warmup", "block", "threads", "batch_sizes", "sources", "overrides", "gemm_n")
     settings = {k: getattr(plan, k) for k in keys}
-    return {"machine": {**machine(), "frameworks": info}, "settings": settings, "gemm_gflops": gemm,
-            "notes": notes, "results": results}
+    return {
+        "machine": {**machine(), "frameworks": info},
+        "settings": settings,
+        "gemm_gflops": gemm,
+        "notes": notes,
+        "results": results,
+    }
 
 
 # The shared-machine cases: (name, runs at once, train.threads)
@@ -149,9 +176,18 @@ def run_shared(plan: Plan, seconds: float, warmup: int = 5) -> list[dict]:
         for fw in plan.frameworks:
             for case, parties, setting in SHARED_CASES:
                 with tempfile.TemporaryDirectory() as barrier:
-                    job = dict(kind="shared", config=config, framework=fw, device=plan.device, threads=setting,
-                               overrides=plan.overrides, seconds=seconds, warmup=warmup, barrier=barrier,
-                               parties=parties)
+                    job = dict(
+                        kind="shared",
+                        config=config,
+                        framework=fw,
+                        device=plan.device,
+                        threads=setting,
+                        overrides=plan.overrides,
+                        seconds=seconds,
+                        warmup=warmup,
+                        barrier=barrier,
+                        parties=parties,
+                    )
                     results = run_together([job] * parties, plan.timeout_s + int(3 * seconds))
                 rows.append({"config": config, "framework": fw, "case": case, "setting": setting, "runs": results})
                 shown = ", ".join(r.get("error") or f"{r['samples_per_s']:.0f} samples/s" for r in results)
@@ -164,8 +200,15 @@ def run_quality(plan: Plan, budget_s: float) -> list[dict]:
     rows = []
     for config in plan.configs:
         for fw in plan.frameworks:
-            job = dict(kind="quality", config=config, framework=fw, device=plan.device, budget_s=budget_s,
-                       overrides=plan.overrides, threads=plan.threads)
+            job = dict(
+                kind="quality",
+                config=config,
+                framework=fw,
+                device=plan.device,
+                budget_s=budget_s,
+                overrides=plan.overrides,
+                threads=plan.threads,
+            )
             result = spawn(job, plan.timeout_s + int(3 * budget_s))
             rows.append({"config": config, "framework": fw, "budget_s": budget_s, **result})
             log(f"quality {Path(config).stem} {fw}: {result.get('error') or result['evaluation']}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 def time_steps(run: Callable[[], object], sync: Callable[[], None], warmup: int, steps: int, block: int) -> dict:

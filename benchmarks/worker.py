@@ -20,10 +20,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def _config(job: dict, *extra: str) -> dict:
     from aigc import config
 
-    return config.load(job["config"], [
-        *job.get("overrides", []), f"backend={job['framework']}", f"device={job['device']}",
-        "train.progress=false", f"train.threads={job.get('threads') or 'framework'}", *extra,
-    ])
+    return config.load(
+        job["config"],
+        [
+            *job.get("overrides", []),
+            f"backend={job['framework']}",
+            f"device={job['device']}",
+            "train.progress=false",
+            f"train.threads={job.get('threads') or 'framework'}",
+            *extra,
+        ],
+    )
 
 
 def speed(job: dict) -> dict:
@@ -46,7 +53,7 @@ def speed(job: dict) -> dict:
     measures = {"step": time_steps(lambda: subject.step(on_device), **timing)}
     for name in job["sources"]:
         next_batch = subjects.SOURCES[name](subject.x, size, seed)
-        measures[f"loop_{name}"] = time_steps(lambda: subject.loop(next_batch()), **timing)
+        measures[f"loop_{name}"] = time_steps(lambda: subject.loop(next_batch()), **timing)  # noqa: B023 - run here
     return {"gemm_gflops": gemm_gflops, "measures": measures}
 
 
@@ -78,8 +85,11 @@ def shared(job: dict) -> dict:
         subject.loop(next_batch())
         steps += 1
     elapsed = time.perf_counter() - start
-    return {"samples_per_s": steps * cfg["train"]["batch_size"] / elapsed, "steps": steps,
-            "threads": str(subject.threads.choice)}
+    return {
+        "samples_per_s": steps * cfg["train"]["batch_size"] / elapsed,
+        "steps": steps,
+        "threads": str(subject.threads.choice),
+    }
 
 
 KINDS = {"speed": speed, "quality": quality, "shared": shared}

@@ -39,12 +39,13 @@ PACGAN = {
 
 # --- the config reference -------------------------------------------------------------------
 
+
 def schema_sections() -> list[tuple[str, list[str], dict]]:
     """(section, names that share the schema, schema) for every part of a config: the top
     level, train, optim, then each model and dataset (datasets with equal schemas together)."""
-    from aigc import backend, config, data, models
+    from aigc import backends, config, data, models
 
-    out = [("", [], config.top_level(backend.names())), ("train", [], config.TRAIN), ("optim", [], config.OPTIM)]
+    out = [("", [], config.top_level(backends.names())), ("train", [], config.TRAIN), ("optim", [], config.OPTIM)]
     for section, registry in (("model", models.SCHEMAS), ("data", data.SCHEMAS)):
         groups: list[tuple[list[str], dict]] = []
         for name, schema in registry.items():
@@ -99,8 +100,9 @@ def config_reference() -> str:
         out += ["| key | type | default | allowed | meaning |", "|---|---|---|---|---|"]
         if section in ("model", "data") and names:
             registry = models.SCHEMAS if section == "model" else data.SCHEMAS
-            out.append(f"| `{section}.name` | str | (required) | {', '.join(f'`{n}`' for n in registry)} | "
-                       f"the {section} |")
+            out.append(
+                f"| `{section}.name` | str | (required) | {', '.join(f'`{n}`' for n in registry)} | the {section} |"
+            )
         for key, f in schema.items():
             full = f"{section}.{key}" if section else key
             helptext = f.help.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
@@ -110,6 +112,7 @@ def config_reference() -> str:
 
 
 # --- measured figures -----------------------------------------------------------------------
+
 
 def _json(name: str):
     return json.loads((RESULTS / name).read_text())
@@ -128,17 +131,36 @@ def behaviour_tables() -> str:
     for t in _json("behaviour.json"):
         name = Path(t["config"]).stem
         rows = t["rows"]
-        fmt = {"high_quality": lambda m, s: f"{m:.1%} ± {100 * s:.1f}", "modes": lambda m, s: f"{m:.1f} ± {s:.1f}",
-               "reverse_kl": lambda m, s: f"{m:.3f} ± {s:.3f}", "negative_elbo": lambda m, s: f"{m:.3f} ± {s:.3f}"}
-        heads = {"modes": "modes", "high_quality": "high-quality", "reverse_kl": "reverse KL",
-                 "negative_elbo": "held-out negative ELBO (nats)"}
-        out += [f"`{name}`, {t['seeds']} seeds per backend" + (f" (overrides: {' '.join(t['overrides'])})" if t["overrides"] else ""), "",
-                "| | " + " | ".join(heads.get(r["metric"], r["metric"]) for r in rows) + " |",
-                "|---|" + "---|" * len(rows)]
+        fmt = {
+            "high_quality": lambda m, s: f"{m:.1%} ± {100 * s:.1f}",
+            "modes": lambda m, s: f"{m:.1f} ± {s:.1f}",
+            "reverse_kl": lambda m, s: f"{m:.3f} ± {s:.3f}",
+            "negative_elbo": lambda m, s: f"{m:.3f} ± {s:.3f}",
+        }
+        heads = {
+            "modes": "modes",
+            "high_quality": "high-quality",
+            "reverse_kl": "reverse KL",
+            "negative_elbo": "held-out negative ELBO (nats)",
+        }
+        out += [
+            f"`{name}`, {t['seeds']} seeds per backend"
+            + (f" (overrides: {' '.join(t['overrides'])})" if t["overrides"] else ""),
+            "",
+            "| | " + " | ".join(heads.get(r["metric"], r["metric"]) for r in rows) + " |",
+            "|---|" + "---|" * len(rows),
+        ]
         for b, label in (("torch", "aigc, torch"), ("tensorflow", "aigc, TensorFlow")):
-            out.append(f"| {label} | " + " | ".join(fmt.get(r["metric"], lambda m, s: f"{m:.4g} ± {s:.2g}")(*r[b])
-                                                    for r in rows) + " |")
-        out.append("| backends agree (z) | " + " | ".join(f"{'yes' if r['agree'] else 'NO'} ({r['z']:.2f})" for r in rows) + " |")
+            out.append(
+                f"| {label} | "
+                + " | ".join(fmt.get(r["metric"], lambda m, s: f"{m:.4g} ± {s:.2g}")(*r[b]) for r in rows)
+                + " |"
+            )
+        out.append(
+            "| backends agree (z) | "
+            + " | ".join(f"{'yes' if r['agree'] else 'NO'} ({r['z']:.2f})" for r in rows)
+            + " |"
+        )
         for label, modes, hq, kl in PACGAN.get(name, []):
             out.append(f"| {label} | {modes} | {hq:.1%} | {kl:.2f} |")
         out.append("")
@@ -162,8 +184,13 @@ def tolerances_table() -> str:
 
     source = Path(tolerances.__file__).read_text()
     lines = source.splitlines()
-    values = {t.id: ast.get_source_segment(source, node.value) for node in ast.parse(source).body
-              if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
+    values = {
+        t.id: ast.get_source_segment(source, node.value)
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
     groups: list[tuple[list[str], list[str]]] = []
     comment: list[str] = [" ".join((tolerances.__doc__ or "").split("\n\n", 1)[-1].split())]
     for line in lines:
@@ -171,7 +198,7 @@ def tolerances_table() -> str:
             if groups and groups[-1][0] and comment is None:
                 comment = []
             comment = (comment or []) + [line.lstrip("# ").rstrip()]
-        elif (m := re.match(r"([A-Z][A-Z0-9_]*) = ", line)):
+        elif m := re.match(r"([A-Z][A-Z0-9_]*) = ", line):
             if comment is not None:
                 groups.append(([], comment))
                 comment = None
@@ -211,6 +238,7 @@ def expand(markdown: str) -> str:
 
 # --- mkdocs events --------------------------------------------------------------------------
 
+
 def on_files(files, config):
     """The pictures under benchmarks/results/ become site files at the same path."""
     from mkdocs.structure.files import File
@@ -226,6 +254,7 @@ def on_page_markdown(markdown, page, config, files):
     # benchmark has been run in this checkout, say so instead of failing the build.
     snippet = '--8<-- "benchmarks/results/shared.md"'
     if snippet in markdown and not (RESULTS / "shared.md").exists():
-        markdown = markdown.replace(snippet, "*(`benchmarks/results/shared.md` has not been measured in this checkout: "
-                                             "run the command above.)*")
+        markdown = markdown.replace(
+            snippet, "*(`benchmarks/results/shared.md` has not been measured in this checkout: run the command above.)*"
+        )
     return markdown

@@ -18,8 +18,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Feature classifiers trained by tests (image metrics) go to a temporary folder, not ~/.cache.
 os.environ.setdefault("AIGC_CLASSIFIER_DIR", tempfile.mkdtemp(prefix="aigc-classifiers-"))
 
-from aigc import backend as backends  # noqa: E402
-from aigc.errors import BackendUnavailable  # noqa: E402
+from aigc import backends
+from aigc.errors import BackendUnavailable
 
 BACKENDS = ["torch", "tensorflow"]
 _NOTES: list[str] = []
@@ -27,7 +27,9 @@ _NOTES: list[str] = []
 
 def pytest_addoption(parser):
     parser.addoption(
-        "--device", default="cpu", choices=("cpu", "cuda"),
+        "--device",
+        default="cpu",
+        choices=("cpu", "cuda"),
         help="device for the parity suite; with cuda, a backend that sees no GPU runs on the CPU (said once)",
     )
 

@@ -5,7 +5,9 @@ import math
 import subprocess
 import sys
 
-from aigc.layers import Activation, Dense, Network
+import pytest
+
+from aigc.specs import Activation, Dense, NetworkSpec
 from benchmarks import flops
 
 
@@ -22,13 +24,13 @@ def numbers(tree, path="") -> list[tuple[str, float]]:
 
 def test_flops_follow_the_documented_accounting():
     # 3 -> 4 -> 5: forward 2*3*4 + 2*4*5 = 64 per sample
-    net = Network((3,), (Dense(4), Activation("relu"), Dense(5)))
+    net = NetworkSpec((3,), (Dense(4), Activation("relu"), Dense(5)))
     assert flops.layer_flops(net) == [24, 0, 40]
     assert flops.backward(net, weights=True, inputs=False) == 64 + 40  # dW everywhere, no dX for layer 1
     assert flops.backward(net, weights=True, inputs=True) == 128
     assert flops.backward(net, weights=False, inputs=True) == 64
-    G = Network((2,), (Dense(6),))  # 24 per sample
-    D = Network((4,), (Dense(1),))  # 8 per packed row of 2 samples
+    G = NetworkSpec((2,), (Dense(6),))  # 24 per sample
+    D = NetworkSpec((4,), (Dense(1),))  # 8 per packed row of 2 samples
     batch = 10  # 5 rows for D
     forward = batch * 24 + 3 * 5 * 8
     backward = 2 * 5 * 8 + 5 * 8 + batch * 24  # D on real and fake: dW; D in G's update: dX; G: dW
@@ -37,8 +39,26 @@ def test_flops_follow_the_documented_accounting():
 
 
 def test_benchmark_smoke(tmp_path):
-    args = ["configs/gan_ring8.yaml", "--batch-sizes", "8", "--steps", "4", "--warmup", "1", "--block", "2",
-            "--compile", "none", "auto", "--gemm-size", "128", "--threads", "1", "-o", str(tmp_path)]
+    args = [
+        "configs/gan_ring8.yaml",
+        "--batch-sizes",
+        "8",
+        "--steps",
+        "4",
+        "--warmup",
+        "1",
+        "--block",
+        "2",
+        "--compile",
+        "none",
+        "auto",
+        "--gemm-size",
+        "128",
+        "--threads",
+        "1",
+        "-o",
+        str(tmp_path),
+    ]
     r = subprocess.run([sys.executable, "-m", "aigc", "bench", *args], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     report = json.loads((tmp_path / "bench.json").read_text())
@@ -60,12 +80,32 @@ def test_benchmark_smoke(tmp_path):
 
 
 def test_cuda_run_without_a_gpu_leaves_each_framework_out_with_a_note(tmp_path):
-    from aigc import backend as backends
+    from aigc import backends
 
     if any(len(backends.backend_class(n).info()["devices"]) > 1 for n in ("torch", "tensorflow")):
         pytest.skip("a framework sees a GPU here")
-    args = ["configs/gan_ring8.yaml", "--batch-sizes", "8", "--steps", "4", "--warmup", "1", "--block", "2",
-            "--compile", "none", "auto", "--gemm-size", "128", "--threads", "1", "--device", "cuda", "-o", str(tmp_path)]
+    args = [
+        "configs/gan_ring8.yaml",
+        "--batch-sizes",
+        "8",
+        "--steps",
+        "4",
+        "--warmup",
+        "1",
+        "--block",
+        "2",
+        "--compile",
+        "none",
+        "auto",
+        "--gemm-size",
+        "128",
+        "--threads",
+        "1",
+        "--device",
+        "cuda",
+        "-o",
+        str(tmp_path),
+    ]
     r = subprocess.run([sys.executable, "-m", "aigc", "bench", *args], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     report = json.loads((tmp_path / "bench.json").read_text())
@@ -89,16 +129,46 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
             final = results._final_checkpoint(config, run)
             final.parent.mkdir(parents=True)
             final.write_bytes(b"")  # never opened: only its name says the run is finished
-            e = vae if config in results.VAE_CONFIGS else dict(gan, **({"label_accuracy": 0.8} if config == "cgan_mnist" else {}))
+            e = (
+                vae
+                if config in results.VAE_CONFIGS
+                else dict(gan, **({"label_accuracy": 0.8} if config == "cgan_mnist" else {}))
+            )
             (run / "results-eval.json").write_text(json.dumps(e))
-            runs.append(results.run_one(config, backend, tmp_path, 100, 10, log=lambda m: (_ for _ in ()).throw(AssertionError(m))))
-    grid = [{"config": "configs/gan_grid25.yaml", "seeds": 3, "rows": [
-        {"metric": m, "torch": [v, 0.1], "tensorflow": [v, 0.2]} for m, v in (("modes", 13.0), ("high_quality", 0.6), ("reverse_kl", 0.7))]}]
+            runs.append(
+                results.run_one(
+                    config, backend, tmp_path, 100, 10, log=lambda m: (_ for _ in ()).throw(AssertionError(m))
+                )
+            )
+    grid = [
+        {
+            "config": "configs/gan_grid25.yaml",
+            "seeds": 3,
+            "rows": [
+                {"metric": m, "torch": [v, 0.1], "tensorflow": [v, 0.2]}
+                for m, v in (("modes", 13.0), ("high_quality", 0.6), ("reverse_kl", 0.7))
+            ],
+        }
+    ]
     (tmp_path / "behaviour.json").write_text(json.dumps(grid))
-    classifier = {"recipe": {"epochs": 6}, "test_accuracy": 0.9937, "fid_train_test": 12.3, "precision_train_test": 0.86,
-                  "recall_train_test": 0.86, "classifier_score_test": 9.7}
-    table = results.markdown({"n": 100, "k": 10, "backends": ["torch", "tensorflow"], "classifier": classifier,
-                              "runs": runs, "grid": results.grid_rows([tmp_path / "behaviour.json"])})
+    classifier = {
+        "recipe": {"epochs": 6},
+        "test_accuracy": 0.9937,
+        "fid_train_test": 12.3,
+        "precision_train_test": 0.86,
+        "recall_train_test": 0.86,
+        "classifier_score_test": 9.7,
+    }
+    table = results.markdown(
+        {
+            "n": 100,
+            "k": 10,
+            "backends": ["torch", "tensorflow"],
+            "classifier": classifier,
+            "runs": runs,
+            "grid": results.grid_rows([tmp_path / "behaviour.json"]),
+        }
+    )
     assert "| `vae_mnist` | torch | 95.20 | 90.10 | 86.76" in table
     assert "| `cgan_mnist` | tensorflow | 512.3 | 0.400 | 0.450 | 5.10 | 80.0% |" in table
     assert "| `gan_grid25` | 3 | tensorflow | 13.0 ± 0.2 | 60.0% ± 20.0% | 0.700 ± 0.200 |" in table

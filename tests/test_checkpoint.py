@@ -6,7 +6,6 @@ import pytest
 import aigc
 from aigc import checkpoint
 from aigc.errors import CheckpointError
-
 from aigc.parity.tolerances import SAMPLE_ATOL
 
 OTHER = {"torch": "tensorflow", "tensorflow": "torch"}
@@ -85,3 +84,32 @@ def test_edited_metadata_is_refused(tmp_path, pair):
     save_file(load_file(str(file)), str(file), metadata=meta)
     with pytest.raises(CheckpointError, match="corrupt or was modified"):
         checkpoint.load(file)
+
+
+def test_checkpoint_carries_no_path_of_the_training_machine(tmp_path, pair):
+    """A checkpoint is shared: its metadata names no place on the machine that trained it
+    (`out` is left out), and resuming and loading it still work."""
+    import json
+    import os
+
+    from safetensors import safe_open
+
+    run = _train(tmp_path, "torch")
+    (file,) = (run.out / "checkpoint").glob("*.safetensors")
+    with safe_open(str(file), framework="numpy") as f:
+        meta = f.metadata()
+    text = json.dumps(meta)
+    for place in (str(tmp_path), os.path.expanduser("~"), os.getcwd()):
+        assert place not in text
+    assert "out" not in json.loads(meta["config"])
+    assert aigc.load(file).sample(4, seed=0).shape == (4, 2)
+    more = aigc.train("configs/gan_ring8.yaml", out=str(run.out), resume=True, train__steps=60, train__progress=False)
+    assert more.step == 60
+
+
+def test_portable_config_drops_the_machine_places_only():
+    cfg = {"out": "/home/me/runs/x", "seed": 1, "data": {"name": "mnist", "root": "/data", "url": "file:///m"}}
+    assert checkpoint.portable(cfg) == {"seed": 1, "data": {"name": "mnist"}}
+    kept = {"seed": 1, "data": {"name": "mnist", "root": "data", "url": "https://example.org/mirror"}}
+    assert checkpoint.portable({**kept, "out": "runs/x"}) == kept
+    assert cfg["out"] == "/home/me/runs/x"  # the run's own config is not changed

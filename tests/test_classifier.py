@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from aigc import backend as backends
+from aigc import backends
 from aigc.errors import ClassifierError
 from aigc.metrics import classifier_store
 from aigc.metrics.classifier import FEATURES, Recipe, specs

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -41,7 +42,7 @@ def test_cli_config_errors(tmp_path, override, message):
 
 
 def test_config_file_with_unknown_key(tmp_path):
-    raw = yaml.safe_load(open(MAIN))
+    raw = yaml.safe_load(Path(MAIN).read_text())
     raw["train"]["epochs"] = 3
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(raw))

@@ -12,7 +12,9 @@ from aigc import api
 from .data_helpers import shared_datasets
 
 ROOT = Path(__file__).resolve().parents[1] / "configs"
-CONFIGS = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*.yaml") if "mnist" in p.name or "tutorials" in p.parts)
+CONFIGS = sorted(
+    p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*.yaml") if "mnist" in p.name or "tutorials" in p.parts
+)
 STEPS = 200
 
 
@@ -22,8 +24,15 @@ STEPS = 200
 def test_config_trains(tmp_path, monkeypatch, config, backend):
     monkeypatch.setenv("AIGC_DATA_DIR", str(shared_datasets()))
     run = api.train(
-        ROOT / config, f"backend={backend}", f"out={tmp_path}", f"train.steps={STEPS}", "train.batch_size=8",
-        "train.log_every=1", "train.checkpoint_every=0", "train.progress=false", "train.eval_samples=100",
+        ROOT / config,
+        f"backend={backend}",
+        f"out={tmp_path}",
+        f"train.steps={STEPS}",
+        "train.batch_size=8",
+        "train.log_every=1",
+        "train.checkpoint_every=0",
+        "train.progress=false",
+        "train.eval_samples=100",
         "data.subset=1000",
     )
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]

@@ -28,8 +28,12 @@ def _batch(n: int, first: int) -> dict:
     pixel = np.arange(1024)
     planes = [(base + k[:, None] + pixel[None, :]) % 256 for base in (0, 100, 200)]
     flat = np.concatenate(planes, axis=1).astype(np.uint8)  # (n, 3072): R plane, G plane, B plane
-    return {b"batch_label": b"training batch", b"labels": list((k % 10).tolist()), b"data": flat,
-            b"filenames": [b"img_%d.png" % i for i in k]}
+    return {
+        b"batch_label": b"training batch",
+        b"labels": list((k % 10).tolist()),
+        b"data": flat,
+        b"filenames": [b"img_%d.png" % i for i in k],
+    }
 
 
 def write_archive(path: Path, members: dict[str, object] | None = None) -> str:
@@ -98,23 +102,35 @@ def test_a_payload_is_refused_even_with_a_matching_checksum(tmp_path):
     marker = tmp_path / "pwned"
     payload = {b"data": np.zeros((1, 3072), np.uint8), b"labels": [0], b"x": _Payload(marker)}
     checksum = write_archive(tmp_path / "cifar10" / cifar.ARCHIVE, {"data_batch_3": pickle.dumps(payload)})
-    with pytest.raises(DatasetError, match=r"cifar-10-batches-py/data_batch_3 is not a CIFAR batch "
-                                           r"\(refused to load pathlib.*Path\.touch"):
+    with pytest.raises(
+        DatasetError,
+        match=r"cifar-10-batches-py/data_batch_3 is not a CIFAR batch "
+        r"\(refused to load pathlib.*Path\.touch",
+    ):
         load_cifar10("train", str(tmp_path), md5=checksum)
     assert not marker.exists()
     assert load_cifar10("test", str(tmp_path), md5=checksum)[0].shape == (N_TEST, 32, 32, 3)  # other batches are fine
 
 
-@pytest.mark.parametrize("member, message", [
-    ({"test_batch": {b"data": np.zeros((2, 3072), np.float32), b"labels": [0, 1]}},
-     "expected b'data', a uint8 array of shape (N, 3072)"),
-    ({"test_batch": {b"data": np.zeros((2, 1024), np.uint8), b"labels": [0, 1]}},
-     "expected b'data', a uint8 array of shape (N, 3072)"),
-    ({"test_batch": {b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]}},
-     "expected b'labels', 2 integers in 0..9"),
-    ({"test_batch": [1, 2, 3]}, "expected b'data', a uint8 array of shape (N, 3072)"),
-    ({"test_batch": b"\x80\x03garbage"}, "is not a CIFAR batch ("),
-])
+@pytest.mark.parametrize(
+    "member, message",
+    [
+        (
+            {"test_batch": {b"data": np.zeros((2, 3072), np.float32), b"labels": [0, 1]}},
+            "expected b'data', a uint8 array of shape (N, 3072)",
+        ),
+        (
+            {"test_batch": {b"data": np.zeros((2, 1024), np.uint8), b"labels": [0, 1]}},
+            "expected b'data', a uint8 array of shape (N, 3072)",
+        ),
+        (
+            {"test_batch": {b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]}},
+            "expected b'labels', 2 integers in 0..9",
+        ),
+        ({"test_batch": [1, 2, 3]}, "expected b'data', a uint8 array of shape (N, 3072)"),
+        ({"test_batch": b"\x80\x03garbage"}, "is not a CIFAR batch ("),
+    ],
+)
 def test_malformed_batches_are_clear_errors(tmp_path, member, message):
     checksum = write_archive(tmp_path / "cifar10" / cifar.ARCHIVE, member)
     with pytest.raises(DatasetError, match=re.escape(message)):

@@ -1,4 +1,4 @@
-"""Downloads (aigc/data/download.py) against a loopback HTTP server serving files the tests
+"""Downloads (aigc/data/fetch.py) against a loopback HTTP server serving files the tests
 build: checksums, no second download, corrupt and truncated replies, offline messages,
 where files are looked for."""
 
@@ -10,7 +10,7 @@ import pytest
 
 from aigc import config, data
 from aigc.data import mnist
-from aigc.data.download import data_dir, fetch
+from aigc.data.fetch import data_dir, fetch
 from aigc.errors import DatasetError
 
 from .data_helpers import Server, md5, write_mnist_like
@@ -56,10 +56,14 @@ def test_a_sha256_checksum_works_too(tmp_path, served):
     assert _fetch(tmp_path, server, sha).is_file()
 
 
-@pytest.mark.parametrize("damage", {
-    "corrupt": lambda b: b[:1000] + bytes([b[1000] ^ 0xFF]) + b[1001:],
-    "truncated": lambda b: b[: len(b) // 2],  # the connection closes before Content-Length bytes
-}.items(), ids=["corrupt", "truncated"])
+@pytest.mark.parametrize(
+    "damage",
+    {
+        "corrupt": lambda b: b[:1000] + bytes([b[1000] ^ 0xFF]) + b[1001:],
+        "truncated": lambda b: b[: len(b) // 2],  # the connection closes before Content-Length bytes
+    }.items(),
+    ids=["corrupt", "truncated"],
+)
 def test_a_bad_download_is_deleted_and_never_used(tmp_path, served, damage):
     server, checksum = served
     server.damage[f"/toy/{FILE}"] = damage[1]

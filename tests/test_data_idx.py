@@ -43,15 +43,18 @@ def _write(path, data: bytes):
 GOOD = bytes.fromhex("00000802 00000002 00000003") + bytes(range(6))
 
 
-@pytest.mark.parametrize("raw, message", [
-    (b"", r"not an IDX file \(bad magic number empty\)"),
-    (b"PK\x03\x04" + GOOD[4:], r"not an IDX file \(bad magic number 504b0304\)"),
-    (bytes.fromhex("00000a02") + GOOD[4:], r"not an IDX file \(bad magic number 00000a02\)"),  # no type 0x0a
-    (bytes.fromhex("00000800"), r"bad IDX header \(0 dimensions, 4 bytes\)"),
-    (GOOD[:10], r"bad IDX header \(2 dimensions, 10 bytes\)"),
-    (GOOD[:-1], r"truncated \(17 bytes, the header \(2, 3\) needs 18\)"),
-    (GOOD + b"\x00", r"longer than its header says \(19 bytes, the header \(2, 3\) needs 18\)"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (b"", r"not an IDX file \(bad magic number empty\)"),
+        (b"PK\x03\x04" + GOOD[4:], r"not an IDX file \(bad magic number 504b0304\)"),
+        (bytes.fromhex("00000a02") + GOOD[4:], r"not an IDX file \(bad magic number 00000a02\)"),  # no type 0x0a
+        (bytes.fromhex("00000800"), r"bad IDX header \(0 dimensions, 4 bytes\)"),
+        (GOOD[:10], r"bad IDX header \(2 dimensions, 10 bytes\)"),
+        (GOOD[:-1], r"truncated \(17 bytes, the header \(2, 3\) needs 18\)"),
+        (GOOD + b"\x00", r"longer than its header says \(19 bytes, the header \(2, 3\) needs 18\)"),
+    ],
+)
 @pytest.mark.parametrize("suffix", [".idx", ".gz"])
 def test_bad_files_are_clear_errors(tmp_path, raw, message, suffix):
     path = _write(tmp_path / f"x{suffix}", raw)

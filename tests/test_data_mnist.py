@@ -78,12 +78,15 @@ def test_datasets_without_a_test_split_have_no_held_out_set():
     assert data.held_out({"name": "ring8", "size": 10}, 0) is None
 
 
-@pytest.mark.parametrize("override, message", [
-    ({"binarize": "yes"}, "data.binarize: 'yes' is not allowed; allowed: none, static, dynamic"),
-    ({"split": "all"}, "data.split: 'all' is not allowed; allowed: train, test"),
-    ({"subset": -1}, "data.subset: -1 is below the minimum 0"),
-    ({"cache": "/tmp"}, "unknown key data.cache; allowed: name, split, subset, binarize, root, url"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"binarize": "yes"}, "data.binarize: 'yes' is not allowed; allowed: none, static, dynamic"),
+        ({"split": "all"}, "data.split: 'all' is not allowed; allowed: train, test"),
+        ({"subset": -1}, "data.subset: -1 is below the minimum 0"),
+        ({"cache": "/tmp"}, "unknown key data.cache; allowed: name, split, subset, binarize, root, url"),
+    ],
+)
 def test_options_are_checked(override, message):
     with pytest.raises(ConfigError, match=f"^{message}$"):
         _cfg(**override)

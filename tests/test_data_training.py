@@ -31,8 +31,16 @@ def test_vae_mnist_learns_on_both_backends_from_the_same_bits(tmp_path, offline_
     they can only do if they were fed the same binarised batches."""
     runs = {}
     for backend in ("torch", "tensorflow"):
-        runs[backend] = aigc.train(CONFIG, backend=backend, out=str(tmp_path / backend), data__subset=2000,
-                                   train__steps=100, train__log_every=1, train__progress=False, train__eval_images=False)
+        runs[backend] = aigc.train(
+            CONFIG,
+            backend=backend,
+            out=str(tmp_path / backend),
+            data__subset=2000,
+            train__steps=100,
+            train__log_every=1,
+            train__progress=False,
+            train__eval_images=False,
+        )
     losses = {backend: _losses(run) for backend, run in runs.items()}
     for backend, loss in losses.items():
         assert loss.shape == (100,)
@@ -46,14 +54,23 @@ def test_resume_with_dynamic_binarisation_is_exact(tmp_path, offline_mnist):
     """8 steps, then a resume to 16, equal 16 steps straight: 5 batches per epoch, so the
     resumed run starts mid-epoch and crosses two epochs, each batch with its own bits. The
     files may have moved in between (another data.root): they are checksummed, the same data."""
-    kw = dict(backend="torch", data__subset=500, model__hidden=32, model__latent_dim=4, train__log_every=1,
-              train__progress=False, train__eval_samples=10, train__eval_images=False)
+    kw = dict(
+        backend="torch",
+        data__subset=500,
+        model__hidden=32,
+        model__latent_dim=4,
+        train__log_every=1,
+        train__progress=False,
+        train__eval_samples=10,
+        train__eval_images=False,
+    )
     straight = aigc.train(CONFIG, out=str(tmp_path / "straight"), train__steps=16, **kw)
     aigc.train(CONFIG, out=str(tmp_path / "split"), train__steps=8, **kw)
     (tmp_path / "moved").mkdir()
     (tmp_path / "moved" / "mnist").symlink_to(shared_datasets() / "mnist")
-    resumed = aigc.train(CONFIG, out=str(tmp_path / "split"), train__steps=16, resume=True,
-                         data__root=str(tmp_path / "moved"), **kw)
+    resumed = aigc.train(
+        CONFIG, out=str(tmp_path / "split"), train__steps=16, resume=True, data__root=str(tmp_path / "moved"), **kw
+    )
     _assert_same_state(straight.model, resumed.model)
     assert (resumed.out / "metrics.jsonl").read_text() == (straight.out / "metrics.jsonl").read_text()
 
@@ -63,6 +80,8 @@ def test_no_copy_and_no_network_means_one_line_that_says_what_to_do(tmp_path, mo
     monkeypatch.setenv("AIGC_DATA_URL", "http://127.0.0.1:9")  # the discard port: nothing listens
     assert cli.main(["train", "configs/vae_mnist.yaml", f"out={tmp_path / 'run'}", "train.progress=false"]) == 2
     err = capsys.readouterr().err.splitlines()[-1]
-    assert err.startswith("aigc: error: cannot download mnist/train-images-idx3-ubyte.gz from "
-                          "http://127.0.0.1:9/mnist/train-images-idx3-ubyte.gz (")
+    assert err.startswith(
+        "aigc: error: cannot download mnist/train-images-idx3-ubyte.gz from "
+        "http://127.0.0.1:9/mnist/train-images-idx3-ubyte.gz ("
+    )
     assert err.endswith("; offline? set AIGC_DATA_DIR to a folder holding mnist/train-images-idx3-ubyte.gz")

@@ -53,5 +53,7 @@ def test_config_reference_covers_every_model_and_dataset():
 
 def test_generated_tables_build_from_the_committed_results():
     hooks = _hooks()
-    for marker in re.findall(r"^<!-- gen:.* -->$", "\n".join(p.read_text() for p in (ROOT / "docs").glob("*.md")), re.M):
+    for marker in re.findall(
+        r"^<!-- gen:.* -->$", "\n".join(p.read_text() for p in (ROOT / "docs").glob("*.md")), re.M
+    ):
         assert hooks.expand(marker).strip().startswith(("|", "#", "`", "**")), marker

@@ -27,9 +27,18 @@ def train(out, config: str, *overrides: str) -> None:
 def gan_on_digits(tmp_path_factory):
     """A tiny DCGAN on 8x8 digits, trained for a few steps on TensorFlow."""
     out = tmp_path_factory.mktemp("dcgan")
-    train(out, "configs/dcgan_mnist.yaml", "backend=tensorflow", "data.name=digits", "model.channels=8",
-          "model.latent_dim=8", "train.steps=20", "train.batch_size=32", "train.eval_samples=300",
-          "train.eval_images=true")
+    train(
+        out,
+        "configs/dcgan_mnist.yaml",
+        "backend=tensorflow",
+        "data.name=digits",
+        "model.channels=8",
+        "model.latent_dim=8",
+        "train.steps=20",
+        "train.batch_size=32",
+        "train.eval_samples=300",
+        "train.eval_images=true",
+    )
     return out
 
 
@@ -48,19 +57,28 @@ def test_eval_of_an_image_gan_is_the_same_on_both_backends(gan_on_digits):
 def test_conditional_samples_are_the_requested_class(tmp_path):
     """The classifier names the class a conditional model was asked for (cvae on 8x8 digits,
     300 steps: measured 100%; chance is 10%), the same on both backends."""
-    raw = (Path("configs/cvae_mnist.yaml").read_text().replace("name: mnist", "name: digits")
-           .replace("  binarize: dynamic\n", ""))
+    raw = (
+        Path("configs/cvae_mnist.yaml")
+        .read_text()
+        .replace("name: mnist", "name: digits")
+        .replace("  binarize: dynamic\n", "")
+    )
     config = tmp_path / "cvae_digits.yaml"
     config.write_text(raw)
     train(tmp_path / "run", str(config), "train.steps=300", "train.batch_size=64")
-    results = {b: evaluate(tmp_path / "run" / "checkpoint", "--backend", b, "--n", "500", "--k", "0") for b in ("torch", "tensorflow")}
+    results = {
+        b: evaluate(tmp_path / "run" / "checkpoint", "--backend", b, "--n", "500", "--k", "0")
+        for b in ("torch", "tensorflow")
+    }
     assert results["torch"]["label_accuracy"] >= 0.9, results
     assert results["tensorflow"]["label_accuracy"] == pytest.approx(results["torch"]["label_accuracy"], abs=0.01)
 
 
 def test_eval_of_a_vae_reports_elbo_and_iwae_on_both_backends(tmp_path):
     train(tmp_path, "configs/vae_digits.yaml", "train.steps=100", "train.eval_images=false")
-    results = {b: evaluate(tmp_path / "checkpoint", "--backend", b, "--k", "20", "--n", "200") for b in ("torch", "tensorflow")}
+    results = {
+        b: evaluate(tmp_path / "checkpoint", "--backend", b, "--k", "20", "--n", "200") for b in ("torch", "tensorflow")
+    }
     t, tf = results["torch"], results["tensorflow"]
     assert t["iwae_nll"] <= t["negative_elbo"] and t["iwae_k"] == 20
     for key in ("negative_elbo", "iwae_nll", "fid"):
@@ -74,8 +92,15 @@ def test_eval_of_a_mixture_gan_reports_modes(tmp_path):
 
 
 def test_training_evaluates_every_n_steps(tmp_path):
-    train(tmp_path, "configs/vae_digits.yaml", "train.steps=30", "train.log_every=10", "train.eval_every=15",
-          "train.eval_iwae_k=5", "train.eval_images=false")
+    train(
+        tmp_path,
+        "configs/vae_digits.yaml",
+        "train.steps=30",
+        "train.log_every=10",
+        "train.eval_every=15",
+        "train.eval_iwae_k=5",
+        "train.eval_images=false",
+    )
     lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     evals = [line for line in lines if "eval" in line]
     assert [e["step"] for e in evals] == [15, 30]

@@ -16,26 +16,76 @@ MAIN = "configs/gan_ring8.yaml"
 VALID = yaml.safe_load(Path(MAIN).read_text())
 
 # Real names and values, so that random trees get past the first check and reach the deep ones.
-KEYS = ["backend", "seed", "device", "out", "resume", "model", "data", "train", "optim", "name", "hidden",
-        "latent_dim", "std", "size", "split", "steps", "batch_size", "keep_checkpoints", "on_nonfinite", "lr"]
+KEYS = [
+    "backend",
+    "seed",
+    "device",
+    "out",
+    "resume",
+    "model",
+    "data",
+    "train",
+    "optim",
+    "name",
+    "hidden",
+    "latent_dim",
+    "std",
+    "size",
+    "split",
+    "steps",
+    "batch_size",
+    "keep_checkpoints",
+    "on_nonfinite",
+    "lr",
+]
 VALUES = ["mlp_gan", "mlp_vae", "ring8", "digits", "torch", "tensorflow", "cuda:0", "stop", "rollback", "adam"]
 scalars = (
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8) | st.sampled_from(VALUES)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=8)
+    | st.sampled_from(VALUES)
     | st.integers(min_value=10**308, max_value=10**400)
 )
 trees = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=5) | st.integers() | st.none(), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=5) | st.integers() | st.none(), children, max_size=4)
+    ),
     max_leaves=12,
 )
 PATHS = [[key] for key in ("backend", "seed", "device", "out", "resume", "model", "data", "train", "optim")] + [
     [section, key] for section, values in VALID.items() if isinstance(values, dict) for key in values
 ]
 # YAML scalars that trip PyYAML's constructors (impossible dates, bad tags, aliases) or float().
-TRICKY = ["2020-02-30", "2020-13-01 10:00:00", "!!float abc", "!!int x", "!!binary ???", "!!timestamp no",
-          "!!set {a}", "&a [*a]", "!!python/name:os.system", ".nan", "-.inf", "1e400", "9" * 400, "[", "{a: 1}",
-          "~", "!!omap [a, b]", "!!str", "'", "\x00", "0x_", "0b2", "1_000", "2001-12-14t21:59:43.10-05:00"]
+TRICKY = [
+    "2020-02-30",
+    "2020-13-01 10:00:00",
+    "!!float abc",
+    "!!int x",
+    "!!binary ???",
+    "!!timestamp no",
+    "!!set {a}",
+    "&a [*a]",
+    "!!python/name:os.system",
+    ".nan",
+    "-.inf",
+    "1e400",
+    "9" * 400,
+    "[",
+    "{a: 1}",
+    "~",
+    "!!omap [a, b]",
+    "!!str",
+    "'",
+    "\x00",
+    "0x_",
+    "0b2",
+    "1_000",
+    "2001-12-14t21:59:43.10-05:00",
+]
 
 
 def _outcome(fn, *args) -> None:

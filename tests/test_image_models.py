@@ -74,8 +74,11 @@ def test_architectures_fit_mnist_and_cifar(model, shape):
             assert specs[name].output_shape == shape[:2] + (1,)
 
 
-@pytest.mark.parametrize("overrides", [{}, {"model.n_critic": 2, "model.loss": "wasserstein", "model.gp_weight": 10.0}],
-                         ids=["plain", "wgan_gp"])
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"model.n_critic": 2, "model.loss": "wasserstein", "model.gp_weight": 10.0}],
+    ids=["plain", "wgan_gp"],
+)
 def test_discriminator_dropout_masks_come_from_the_core(pair, overrides):
     """`d_dropout`: one keep-mask per Dropout layer for every call of D in the step (real,
     fake, [interpolates] per critic update, then the generator's), dropping about `rate` of

@@ -45,10 +45,14 @@ def test_iwae_is_reproducible_and_rejects_k0(vae, digits_test):
         vae.iwae_nll(x, k=0)
 
 
-@pytest.mark.parametrize("overrides", [
-    {"model__likelihood": "gaussian", "model__std": 0.3},
-    {"model": {"name": "cvae", "latent_dim": 4, "channels": 8, "label_dim": 4}},
-], ids=["gaussian", "cvae"])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"model__likelihood": "gaussian", "model__std": 0.3},
+        {"model": {"name": "cvae", "latent_dim": 4, "channels": 8, "label_dim": 4}},
+    ],
+    ids=["gaussian", "cvae"],
+)
 def test_iwae_supports_gaussian_likelihoods_and_labels(tmp_path, digits_test, overrides):
     run = aigc.train("configs/vae_digits.yaml", out=str(tmp_path), train__steps=100, **QUICK, **overrides)
     model, x = run.model, digits_test.x[:100]

@@ -11,12 +11,12 @@ from aigc.optim import Adam, AdamConfig
 @pytest.mark.parametrize("name", ["torch", "tensorflow"])
 def test_fused_adam_is_bit_identical_to_the_generic_formula(name, schedule):
     pytest.importorskip(name)
-    from aigc import backend as backends
-    from aigc.layers import BatchNorm, Conv2d, Dense, Flatten, Network
+    from aigc import backends
+    from aigc.specs import BatchNorm, Conv2d, Dense, Flatten, NetworkSpec
 
     be = backends.get(name)
     assert hasattr(be, "adam_update")
-    spec = Network((6, 6, 2), (Conv2d(3, 3, 1, 1), BatchNorm(), Flatten(), Dense(4)))
+    spec = NetworkSpec((6, 6, 2), (Conv2d(3, 3, 1, 1), BatchNorm(), Flatten(), Dense(4)))
     runs = {}
     for fused in (True, False):
         net = be.build(spec)
@@ -28,7 +28,9 @@ def test_fused_adam_is_bit_identical_to_the_generic_formula(name, schedule):
         grads_rng = np.random.default_rng(2)
         for _ in range(5):
             grads = [  # float32, of scales from 1e-6 to 10
-                be.tensor((grads_rng.standard_normal(tuple(p.shape)) * 10.0 ** grads_rng.integers(-6, 2)).astype(np.float32))
+                be.tensor(
+                    (grads_rng.standard_normal(tuple(p.shape)) * 10.0 ** grads_rng.integers(-6, 2)).astype(np.float32)
+                )
                 for p in opt.params
             ]
             opt.apply(grads)
@@ -45,12 +47,14 @@ def test_the_formula_is_torch_optim_adams_arithmetic(name):
     torch.optim.Adam's formula, lr / c1 * m / (sqrt(v) / sqrt(c2) + eps), agrees to float32
     rounding, also for gradients of eps's size, where eps matters."""
     pytest.importorskip(name)
-    from aigc import backend as backends
-    from aigc.layers import Dense, Network
+    from aigc import backends
+    from aigc.specs import Dense, NetworkSpec
 
     be = backends.get(name)
-    net = be.build(Network((5,), (Dense(7),)))
-    start = {k: np.random.default_rng(3).standard_normal(tuple(p.shape)).astype(np.float32) for k, p in net.params.items()}
+    net = be.build(NetworkSpec((5,), (Dense(7),)))
+    start = {
+        k: np.random.default_rng(3).standard_normal(tuple(p.shape)).astype(np.float32) for k, p in net.params.items()
+    }
     for k, p in net.params.items():
         be.assign(p, be.tensor(start[k]))
     config = AdamConfig(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8)
@@ -60,7 +64,9 @@ def test_the_formula_is_torch_optim_adams_arithmetic(name):
     ref["v"] = [np.zeros_like(p) for p in ref["p"]]
     rng = np.random.default_rng(4)
     for t in range(1, 11):
-        grads = [(rng.standard_normal(p.shape) * 10.0 ** rng.integers(-9, 1, p.shape)).astype(np.float32) for p in ref["p"]]
+        grads = [
+            (rng.standard_normal(p.shape) * 10.0 ** rng.integers(-9, 1, p.shape)).astype(np.float32) for p in ref["p"]
+        ]
         opt.apply([be.tensor(g) for g in grads])
         c1, c2 = 1 - config.beta1**t, 1 - config.beta2**t
         for i, g in enumerate(grads):

@@ -105,8 +105,11 @@ def test_interrupted_run_resumes_exactly_and_handlers_are_restored(tmp_path, mon
 
 def test_resume_refuses_another_model_and_fewer_steps(tmp_path, capsys):
     run = _train(tmp_path, "run", train__steps=4)
-    with pytest.raises(ConfigError, match=r"resume: the config differs from the checkpoint in .* \(step 4\): "
-                       r"model\.hidden=16 \(checkpoint: 32\), optim\.lr=0\.1 \(checkpoint: "):
+    with pytest.raises(
+        ConfigError,
+        match=r"resume: the config differs from the checkpoint in .* \(step 4\): "
+        r"model\.hidden=16 \(checkpoint: 32\), optim\.lr=0\.1 \(checkpoint: ",
+    ):
         _train(tmp_path, "run", train__steps=8, resume=True, model__hidden=16, optim__lr=0.1)
     with pytest.raises(ConfigError, match="resume: train.steps=3 is below the checkpoint's step 4"):
         _train(tmp_path, "run", train__steps=3, resume=True)
@@ -142,8 +145,17 @@ def test_sigkill_while_writing_checkpoints_leaves_a_complete_one(tmp_path):
     temporary file is being written. The directory still loads a complete, hash-checked
     checkpoint, and the next save removes the half-written file."""
     out = tmp_path / "run"
-    args = ["configs/gan_ring8.yaml", f"out={out}", "model.hidden=1024", "data.size=1000", "train.batch_size=64",
-            "train.steps=100000", "train.checkpoint_every=1", "train.progress=false", "backend=torch"]
+    args = [
+        "configs/gan_ring8.yaml",
+        f"out={out}",
+        "model.hidden=1024",
+        "data.size=1000",
+        "train.batch_size=64",
+        "train.steps=100000",
+        "train.checkpoint_every=1",
+        "train.progress=false",
+        "backend=torch",
+    ]
     proc = subprocess.Popen([sys.executable, "-m", "aigc", "train", *args], stderr=subprocess.PIPE, text=True)
     ckpt_dir, deadline, partial = out / "checkpoint", time.time() + 120, []
     try:
@@ -180,11 +192,23 @@ def test_sigint_and_sigterm_save_and_say_how_to_resume(tmp_path, capsys):
     procs = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         out = tmp_path / sig.name
-        args = ["configs/gan_ring8.yaml", f"out={out}", "data.size=1000", "train.batch_size=64", "model.hidden=32",
-                "train.steps=100000", "train.log_every=1", "train.progress=false", "backend=torch"]
-        procs[sig] = (out, args, subprocess.Popen([sys.executable, "-m", "aigc", "train", *args],
-                                                  stderr=subprocess.PIPE, text=True))
-    for sig, (out, args, proc) in procs.items():
+        args = [
+            "configs/gan_ring8.yaml",
+            f"out={out}",
+            "data.size=1000",
+            "train.batch_size=64",
+            "model.hidden=32",
+            "train.steps=100000",
+            "train.log_every=1",
+            "train.progress=false",
+            "backend=torch",
+        ]
+        procs[sig] = (
+            out,
+            args,
+            subprocess.Popen([sys.executable, "-m", "aigc", "train", *args], stderr=subprocess.PIPE, text=True),
+        )
+    for sig, (out, _args, proc) in procs.items():
         deadline = time.time() + 120
         while time.time() < deadline and proc.poll() is None:
             if (out / "metrics.jsonl").is_file() and (out / "metrics.jsonl").read_text().count("\n") >= 1:
@@ -226,8 +250,9 @@ def test_the_diverging_config_really_produces_inf_and_nan():
 @pytest.mark.parametrize("backend", ["torch", "tensorflow"])
 def test_nonfinite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, backend):
     with pytest.raises(TrainingDiverged) as info:
-        aigc.train(VAE, **DIVERGES, backend=backend, out=str(tmp_path / "run"), train__steps=10,
-                   train__checkpoint_every=1)
+        aigc.train(
+            VAE, **DIVERGES, backend=backend, out=str(tmp_path / "run"), train__steps=10, train__checkpoint_every=1
+        )
     ckpt_dir = tmp_path / "run" / "checkpoint"
     # inf or nan (inf - inf) depending on how the framework's threads split the reductions
     shown = re.sub(r"\bnan\b", "inf", str(info.value))
@@ -240,8 +265,13 @@ def test_nonfinite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, backe
 
 
 def test_cli_reports_divergence_in_one_line(tmp_path, capsys):
-    overrides = ["model.likelihood=gaussian", "model.std=1e-6", "optim.lr=1e6", "model.hidden=32",
-                 "train.batch_size=50"]
+    overrides = [
+        "model.likelihood=gaussian",
+        "model.std=1e-6",
+        "optim.lr=1e6",
+        "model.hidden=32",
+        "train.batch_size=50",
+    ]
     assert cli.main(["train", "configs/vae_digits.yaml", *overrides, f"out={tmp_path}", "train.progress=false"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("aigc: error: non-finite loss at step 2 (loss=inf") and err.count("\n") == 1
@@ -260,8 +290,11 @@ def test_nonfinite_weight_at_checkpoint_time_is_not_saved(tmp_path, monkeypatch)
         return {"d_loss": self.backend.tensor(np.float32(1)), "g_loss": self.backend.tensor(np.float32(2))}
 
     monkeypatch.setattr(Model, "train_step", corrupt_at_3)
-    with pytest.raises(TrainingDiverged, match=r"^non-finite weights at step 4 \(G\.0\.kernel; d_loss=1, g_loss=2\); "
-                       r"kept the checkpoint of step 2 in "):
+    with pytest.raises(
+        TrainingDiverged,
+        match=r"^non-finite weights at step 4 \(G\.0\.kernel; d_loss=1, g_loss=2\); "
+        r"kept the checkpoint of step 2 in ",
+    ):
         _train(tmp_path, "run", train__steps=10, train__checkpoint_every=2)
     assert _step_files(tmp_path / "run") == ["step-00000002.safetensors"]
 
@@ -292,8 +325,14 @@ def test_rollback_recovers_from_one_bad_step(tmp_path, monkeypatch, capsys):
 def test_rollback_gives_up_after_three(tmp_path, capsys):
     message = r"^non-finite loss at step 2 .* after 3 rollbacks; kept the checkpoint of step 1"
     with pytest.raises(TrainingDiverged, match=message):
-        aigc.train(VAE, **DIVERGES, out=str(tmp_path / "run"), train__steps=10, train__checkpoint_every=1,
-                   train__on_nonfinite="rollback")
+        aigc.train(
+            VAE,
+            **DIVERGES,
+            out=str(tmp_path / "run"),
+            train__steps=10,
+            train__checkpoint_every=1,
+            train__on_nonfinite="rollback",
+        )
     assert capsys.readouterr().err.splitlines() == [
         f"aigc: non-finite loss at step 2 (loss=inf, rec=inf, kl=inf); rolled back to step 1 ({i} of 3)"
         for i in (1, 2, 3)
@@ -366,19 +405,24 @@ def _oom_errors(backend: str) -> list[BaseException]:
 
         return [
             torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
-            RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you tried "
-                         "to allocate 68719476736 bytes. Error code 12 (Cannot allocate memory)"),
+            RuntimeError(
+                "[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you tried "
+                "to allocate 68719476736 bytes. Error code 12 (Cannot allocate memory)"
+            ),
             MemoryError(),
         ]
     import tensorflow as tf
 
-    return [tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[65536,65536]"),
-            MemoryError()]
+    return [
+        tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[65536,65536]"),
+        MemoryError(),
+    ]
 
 
 @pytest.mark.parametrize("backend", ["torch", "tensorflow"])
 def test_out_of_memory_is_one_line_with_the_batch_size(tmp_path, monkeypatch, capsys, backend):
     for error in _oom_errors(backend):
+
         def raise_it(self, batch, rng, labels=None, error=error):
             raise error
 
@@ -387,11 +431,25 @@ def test_out_of_memory_is_one_line_with_the_batch_size(tmp_path, monkeypatch, ca
             _train(tmp_path, "run", backend=backend, train__steps=3)
         assert str(info.value) == "out of memory at train.batch_size=64; try a smaller train.batch_size"
         assert info.value.__cause__ is error
-    assert cli.main(["train", "configs/gan_ring8.yaml", f"backend={backend}", "data.size=1000", "train.batch_size=128",
-                     "model.hidden=32", f"out={tmp_path / 'cli'}", "train.progress=false"]) == 2
+    assert (
+        cli.main(
+            [
+                "train",
+                "configs/gan_ring8.yaml",
+                f"backend={backend}",
+                "data.size=1000",
+                "train.batch_size=128",
+                "model.hidden=32",
+                f"out={tmp_path / 'cli'}",
+                "train.progress=false",
+            ]
+        )
+        == 2
+    )
     assert capsys.readouterr().err == (
         "aigc: error: out of memory at train.batch_size=128; try a smaller train.batch_size\n"
     )
+
     def other_error(self, batch, rng, labels=None):
         raise RuntimeError("shape mismatch")
 

@@ -52,8 +52,11 @@ def assert_one_line(code: int, err: str, *, what: str = "") -> None:
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*"))
-            if p.is_file() and p.name != ".lock"}
+    return {
+        str(p.relative_to(directory)): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and p.name != ".lock"
+    }
 
 
 @pytest.fixture(scope="module")
@@ -77,18 +80,49 @@ def test_hostile_configs_and_overrides_are_one_line_before_any_work(tmp_path, ca
         bomb.write_text(alias_bomb(levels))
         assert bomb.stat().st_size < 1000
         bombs.append([str(bomb), f"out={tmp_path / 'b'}"])
-    cases = bombs + [[MAIN, override, f"out={trained}"] for override in [
-        "model.hidden=10000000", "model.latent_dim=1000000000000", "data.size=1000000000000",
-        "train.eval_samples=100000000000", "model.depth=1000000", "train.batch_size=1000000000000",
-        "model.g_widths=[" + ",".join(["64"] * 1001) + "]", "model.d_widths=[100000000000, 4]",
-        "optim.beta1=2", "optim.beta1=1", "optim.beta2=1.0", "optim.beta2=-0.1", "model.ema=5", "model.ema=1",
-        "model.bn_momentum=2", "train.eval_iwae_k=1000000000", "seed=-1", "backend=jax", "device=tpu",
-        "train.steps=" + "9" * 100_000, "optim.lr=" + "x" * 1_000_000, "train." + "k" * 100_000 + "=1",
-        "model.name=" + "n" * 100_000, "=1", "no_equals_sign", "train.steps=*a", "train.steps=&a [*a]",
-        "model=3", "optim.lr=.nan",
-    ]] + [[MAIN, *TINY, f"out={bad}"] for bad in ["", " ", str(a_file), f"{a_file}/sub", "a\x00b"]] + [
-        [str(tmp_path / "missing.yaml")], ["a\x00b.yaml"], [str(tmp_path)],
-    ]
+    cases = (
+        bombs
+        + [
+            [MAIN, override, f"out={trained}"]
+            for override in [
+                "model.hidden=10000000",
+                "model.latent_dim=1000000000000",
+                "data.size=1000000000000",
+                "train.eval_samples=100000000000",
+                "model.depth=1000000",
+                "train.batch_size=1000000000000",
+                "model.g_widths=[" + ",".join(["64"] * 1001) + "]",
+                "model.d_widths=[100000000000, 4]",
+                "optim.beta1=2",
+                "optim.beta1=1",
+                "optim.beta2=1.0",
+                "optim.beta2=-0.1",
+                "model.ema=5",
+                "model.ema=1",
+                "model.bn_momentum=2",
+                "train.eval_iwae_k=1000000000",
+                "seed=-1",
+                "backend=jax",
+                "device=tpu",
+                "train.steps=" + "9" * 100_000,
+                "optim.lr=" + "x" * 1_000_000,
+                "train." + "k" * 100_000 + "=1",
+                "model.name=" + "n" * 100_000,
+                "=1",
+                "no_equals_sign",
+                "train.steps=*a",
+                "train.steps=&a [*a]",
+                "model=3",
+                "optim.lr=.nan",
+            ]
+        ]
+        + [[MAIN, *TINY, f"out={bad}"] for bad in ["", " ", str(a_file), f"{a_file}/sub", "a\x00b"]]
+        + [
+            [str(tmp_path / "missing.yaml")],
+            ["a\x00b.yaml"],
+            [str(tmp_path)],
+        ]
+    )
     for argv in cases:
         code, err, seconds = run_main(capsys, "train", *argv)
         assert_one_line(code, err, what=argv[-1][:80])
@@ -114,7 +148,9 @@ def test_unwritable_out_is_one_line(tmp_path, capsys, monkeypatch):
     locked.chmod(0o500)
     if os.geteuid() == 0:
         real = os.access
-        monkeypatch.setattr(os, "access", lambda p, m, **k: False if Path(p) == locked and m & os.W_OK else real(p, m, **k))
+        monkeypatch.setattr(
+            os, "access", lambda p, m, **k: False if Path(p) == locked and m & os.W_OK else real(p, m, **k)
+        )
     try:
         for out in (locked, locked / "sub"):
             code, err, _ = run_main(capsys, "train", MAIN, *TINY, f"out={out}")
@@ -135,19 +171,33 @@ def test_hostile_sample_and_eval_arguments(tmp_path, capsys, monkeypatch, traine
     readonly.chmod(0o400)
     if os.geteuid() == 0:
         real = os.access
-        monkeypatch.setattr(os, "access", lambda p, m, **k: False if Path(p) == readonly and m & os.W_OK else real(p, m, **k))
+        monkeypatch.setattr(
+            os, "access", lambda p, m, **k: False if Path(p) == readonly and m & os.W_OK else real(p, m, **k)
+        )
     ok = str(tmp_path / "ok.npy")
     cases = [
-        ["sample", ckpt, "-n", "-1", "-o", ok], ["sample", ckpt, "-n", "0", "-o", ok],
-        ["sample", ckpt, "-n", str(10**12), "-o", ok], ["sample", ckpt, "--seed", "-1", "-o", ok],
-        ["sample", ckpt, "--device", "tpu", "-o", ok], ["sample", ckpt, "--backend", "jax", "-o", ok],
-        ["sample", ckpt, "-o", str(tmp_path / "missing" / "x.npy")], ["sample", ckpt, "-o", str(tmp_path / "dir.png")],
-        ["sample", ckpt, "-o", str(readonly)], ["sample", ckpt, "-o", str(tmp_path / "x.jpg")],
-        ["sample", ckpt, "-o", "a\x00b.npy"], ["sample", str(tmp_path / "nothing"), "-o", ok],
-        ["sample", "a\x00b", "-o", ok], ["sample", ckpt, "--labels", "3", "-o", ok],
-        ["eval", ckpt, "--n", "-1"], ["eval", ckpt, "--k", "-5"], ["eval", ckpt, "--k", str(10**9)],
-        ["eval", ckpt, "--n", str(10**12)], ["eval", ckpt, "--seed", "-1"], ["eval", ckpt, "--device", "tpu"],
-        ["eval", ckpt, "--backend", "jax"], ["eval", str(tmp_path / "nothing")],
+        ["sample", ckpt, "-n", "-1", "-o", ok],
+        ["sample", ckpt, "-n", "0", "-o", ok],
+        ["sample", ckpt, "-n", str(10**12), "-o", ok],
+        ["sample", ckpt, "--seed", "-1", "-o", ok],
+        ["sample", ckpt, "--device", "tpu", "-o", ok],
+        ["sample", ckpt, "--backend", "jax", "-o", ok],
+        ["sample", ckpt, "-o", str(tmp_path / "missing" / "x.npy")],
+        ["sample", ckpt, "-o", str(tmp_path / "dir.png")],
+        ["sample", ckpt, "-o", str(readonly)],
+        ["sample", ckpt, "-o", str(tmp_path / "x.jpg")],
+        ["sample", ckpt, "-o", "a\x00b.npy"],
+        ["sample", str(tmp_path / "nothing"), "-o", ok],
+        ["sample", "a\x00b", "-o", ok],
+        ["sample", ckpt, "--labels", "3", "-o", ok],
+        ["eval", ckpt, "--n", "-1"],
+        ["eval", ckpt, "--k", "-5"],
+        ["eval", ckpt, "--k", str(10**9)],
+        ["eval", ckpt, "--n", str(10**12)],
+        ["eval", ckpt, "--seed", "-1"],
+        ["eval", ckpt, "--device", "tpu"],
+        ["eval", ckpt, "--backend", "jax"],
+        ["eval", str(tmp_path / "nothing")],
         ["eval", ckpt, "--classifier-dir", "a\x00b"],
     ]
     for argv in cases:
@@ -184,6 +234,7 @@ def _edit(fn):
     def edit(t):
         fn(t)
         return t
+
     return edit
 
 
@@ -191,13 +242,20 @@ def hostile_checkpoints(good: Path, tmp: Path) -> dict[str, Path]:
     first_slot = "optim.G.m.G.0.kernel"
     files = {
         "missing optimizer tensor": _reseal(good, tmp / "a.safetensors", _edit(lambda t: t.pop(first_slot))),
-        "slot of the wrong shape": _reseal(good, tmp / "b.safetensors",
-                                           _edit(lambda t: t.update({first_slot: np.zeros((3, 3), np.float32)}))),
+        "slot of the wrong shape": _reseal(
+            good, tmp / "b.safetensors", _edit(lambda t: t.update({first_slot: np.zeros((3, 3), np.float32)}))
+        ),
         "missing weight": _reseal(good, tmp / "c.safetensors", _edit(lambda t: t.pop("weights.G.0.kernel"))),
-        "int32 weights": _reseal(good, tmp / "d.safetensors", _edit(lambda t: t.update(
-            {"weights.G.0.kernel": t["weights.G.0.kernel"].astype(np.int32)}))),
-        "float16 weights": _reseal(good, tmp / "e.safetensors", _edit(lambda t: t.update(
-            {"weights.G.0.kernel": t["weights.G.0.kernel"].astype(np.float16)}))),
+        "int32 weights": _reseal(
+            good,
+            tmp / "d.safetensors",
+            _edit(lambda t: t.update({"weights.G.0.kernel": t["weights.G.0.kernel"].astype(np.int32)})),
+        ),
+        "float16 weights": _reseal(
+            good,
+            tmp / "e.safetensors",
+            _edit(lambda t: t.update({"weights.G.0.kernel": t["weights.G.0.kernel"].astype(np.float16)})),
+        ),
         "sample_shape strings": _reseal(good, tmp / "f.safetensors", sample_shape=["a"]),
         "sample_shape zero": _reseal(good, tmp / "g.safetensors", sample_shape=[0]),
         "sample_shape of another data": _reseal(good, tmp / "h.safetensors", sample_shape=[3]),
@@ -216,8 +274,13 @@ def hostile_checkpoints(good: Path, tmp: Path) -> dict[str, Path]:
     header = b"[" * 200_000
     nested.write_bytes(len(header).to_bytes(8, "little") + header)
     files["200,000 nested ["] = nested
-    for name, data in {"empty": b"", "random": os.urandom(4096), "huge header length": b"\xff" * 16,
-                       "pickle": b"\x80\x04\x95" + b"\x00" * 64, "header not an object": b"\x02" + b"\x00" * 7 + b"[]"}.items():
+    for name, data in {
+        "empty": b"",
+        "random": os.urandom(4096),
+        "huge header length": b"\xff" * 16,
+        "pickle": b"\x80\x04\x95" + b"\x00" * 64,
+        "header not an object": b"\x02" + b"\x00" * 7 + b"[]",
+    }.items():
         path = tmp / f"{name.replace(' ', '_')}.safetensors"
         path.write_bytes(data)
         files[name] = path
@@ -340,8 +403,9 @@ def test_full_disk_while_checkpointing_is_one_line_and_keeps_the_last_checkpoint
 
 def test_early_ctrl_c_is_one_line(tmp_path):
     delay = 0.2  # while python -m aigc is still importing
-    p = subprocess.Popen([sys.executable, "-m", "aigc", "train", MAIN, *TINY, f"out={tmp_path / 'r'}"],
-                         stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "aigc", "train", MAIN, *TINY, f"out={tmp_path / 'r'}"], stderr=subprocess.PIPE, text=True
+    )
     time.sleep(delay)
     p.send_signal(signal.SIGINT)
     err = p.communicate(timeout=120)[1]
@@ -352,8 +416,12 @@ def test_early_ctrl_c_is_one_line(tmp_path):
 
 def test_second_run_on_a_busy_out_is_refused_and_a_killed_run_leaves_no_lock(tmp_path, capsys):
     out = tmp_path / "busy"
-    a = subprocess.Popen([sys.executable, "-m", "aigc", "train", MAIN, *TINY, "train.steps=1000000", f"out={out}"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    a = subprocess.Popen(
+        [sys.executable, "-m", "aigc", "train", MAIN, *TINY, "train.steps=1000000", f"out={out}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while not (out / "config.yaml").exists():  # written under the lock

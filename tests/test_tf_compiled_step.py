@@ -11,7 +11,7 @@ pytest.importorskip("tensorflow")
 def test_compiled_step_traces_once_per_shape_and_runs_every_call(mode):
     import tensorflow as tf
 
-    from aigc import backend as backends
+    from aigc import backends
 
     be = backends.get("tensorflow")
     counter = be.variable(np.zeros((), np.float32))

@@ -123,7 +123,7 @@ def test_config_refuses_other_thread_settings(value):
 
 @pytest.mark.parametrize("name", ["torch", "tensorflow"])
 def test_backends_take_the_choice_and_torch_revises_it_during_training(name, monkeypatch, tmp_path):
-    from aigc import backend as backends
+    from aigc import backends
 
     quiet(monkeypatch)
     be = backends.get(name)
@@ -157,9 +157,22 @@ def test_train_prints_the_choice_once_and_stores_it_in_the_run_config(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "AIGC_THREADS_DIR": str(tmp_path / "registry"), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "aigc", "train", "configs/gan_ring8.yaml", f"out={out}", "train.steps=5",
-         "train.batch_size=64", "data.size=512", "train.eval_samples=64"],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "aigc",
+            "train",
+            "configs/gan_ring8.yaml",
+            f"out={out}",
+            "train.steps=5",
+            "train.batch_size=64",
+            "data.size=512",
+            "train.eval_samples=64",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("aigc: torch uses 1 thread (OMP_NUM_THREADS=1 in the environment)") == 1

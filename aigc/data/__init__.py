@@ -1,7 +1,7 @@
 """Datasets: NumPy arrays produced by the core; each backend moves batches to its device.
 
 Embedded: the 2-D mixtures `ring8`, `grid25` and scikit-learn's 8x8 `digits`. Downloaded and
-checksummed (`downloaded.py`): `mnist`, `fashion_mnist`, `cifar10`. Images are float32 NHWC
+checksummed (`fetch.py`, `images.py`): `mnist`, `fashion_mnist`, `cifar10`. Images are float32 NHWC
 in [0, 1]; each model maps them to its own range.
 """
 
@@ -11,22 +11,31 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import Field, Schema
-from . import downloaded, mixtures
+from ..schema import Field, Schema
+from . import images, mixtures
 from .digits import load_digits
 
 _MIXTURE: Schema = {
     "size": Field(int, 100_000, minimum=1, help="training points drawn once from the mixture"),
     "scale": Field(
-        float, 1.0, minimum=1e-6,
+        float,
+        1.0,
+        minimum=1e-6,
         help="the model trains on points * scale and its samples are divided by it (metrics stay in data units)",
     ),
 }
 SCHEMAS: dict[str, Schema] = {
     "ring8": dict(_MIXTURE),
     "grid25": dict(_MIXTURE),
-    "digits": {"split": Field(str, "train", choices=("train", "test", "all"), help="train: the first 1,500 images; test: the last 297; all")},
-    **{name: downloaded.SCHEMA for name in downloaded.LOADERS},
+    "digits": {
+        "split": Field(
+            str,
+            "train",
+            choices=("train", "test", "all"),
+            help="train: the first 1,500 images; test: the last 297; all",
+        )
+    },
+    **{name: images.SCHEMA for name in images.LOADERS},
 }
 
 
@@ -57,8 +66,8 @@ def load(cfg: dict, seed: int) -> Dataset:
         cut = len(x) - DIGITS_TEST_SIZE
         part = {"train": slice(0, cut), "test": slice(cut, None), "all": slice(None)}[cfg["split"]]
         return Dataset(name, x[part], "images", y[part])
-    if name in downloaded.LOADERS:
-        x, y = downloaded.load_images(name, cfg)
+    if name in images.LOADERS:
+        x, y = images.load_images(name, cfg)
         return Dataset(name, x, "images", y, binarize_each_batch=cfg["binarize"] == "dynamic")
     raise KeyError(name)
 

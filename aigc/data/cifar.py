@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DatasetError
-from .download import fetch
+from .fetch import fetch
 
 ARCHIVE = "cifar-10-python.tar.gz"
 MD5 = "c58f30108f718f92721af3b95e74349a"  # the publisher's (torchvision's `CIFAR10.tgz_md5`)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DatasetError
-from .download import fetch
+from .fetch import fetch
 from .idx import read_idx
 
 
@@ -52,8 +52,10 @@ def load_mnist(
     paths = {kind: fetch(name, file, source.md5[file], source.mirrors, root, url) for kind, file in files.items()}
     images, labels = read_idx(paths["images"]), read_idx(paths["labels"])
     if images.ndim != 3 or images.dtype != np.uint8 or labels.ndim != 1 or labels.dtype != np.uint8:
-        raise DatasetError(f"{paths['images']}, {paths['labels']}: expected uint8 images (N, H, W) and labels (N,), "
-                           f"got {images.dtype} {images.shape} and {labels.dtype} {labels.shape}")
+        raise DatasetError(
+            f"{paths['images']}, {paths['labels']}: expected uint8 images (N, H, W) and labels (N,), "
+            f"got {images.dtype} {images.shape} and {labels.dtype} {labels.shape}"
+        )
     if len(images) != len(labels):
         raise DatasetError(f"{paths['images']}: {len(images)} images but {len(labels)} labels")
     return images[..., None], labels.astype(np.int64)

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backend import Backend, Net, Tensor
-from ..layers import Activation, Conv2d, Dense, Flatten, Network
+from ..backends import Backend, BuiltNetwork, Tensor
 from ..optim import Adam, AdamConfig
+from ..specs import Activation, Conv2d, Dense, Flatten, NetworkSpec
 from ..weights import initialize_all
 
 FEATURES = 128
@@ -38,15 +38,23 @@ class Recipe:
     seed: int = 0
 
 
-def specs(sample_shape: tuple[int, ...], num_classes: int, width: int = 32) -> dict[str, Network]:
+def specs(sample_shape: tuple[int, ...], num_classes: int, width: int = 32) -> dict[str, NetworkSpec]:
     relu = Activation("relu")
-    features = Network(tuple(sample_shape), (
-        Conv2d(width, 3, 1, 1), relu,
-        Conv2d(2 * width, 4, 2, "same"), relu,
-        Conv2d(2 * width, 4, 2, "same"), relu,
-        Flatten(), Dense(FEATURES), relu,
-    ))
-    return {"features": features, "head": Network((FEATURES,), (Dense(num_classes),))}
+    features = NetworkSpec(
+        tuple(sample_shape),
+        (
+            Conv2d(width, 3, 1, 1),
+            relu,
+            Conv2d(2 * width, 4, 2, "same"),
+            relu,
+            Conv2d(2 * width, 4, 2, "same"),
+            relu,
+            Flatten(),
+            Dense(FEATURES),
+            relu,
+        ),
+    )
+    return {"features": features, "head": NetworkSpec((FEATURES,), (Dense(num_classes),))}
 
 
 def cross_entropy(ops, logits: Tensor, onehot: Tensor) -> Tensor:
@@ -54,7 +62,9 @@ def cross_entropy(ops, logits: Tensor, onehot: Tensor) -> Tensor:
     return ops.mean(ops.logsumexp(logits, axis=1) - ops.sum(onehot * logits, axis=1))
 
 
-def classification_step(backend: Backend, nets: dict[str, Net], opt: Adam, x: Tensor, onehot: Tensor) -> dict[str, Tensor]:
+def classification_step(
+    backend: Backend, nets: dict[str, BuiltNetwork], opt: Adam, x: Tensor, onehot: Tensor
+) -> dict[str, Tensor]:
     def objective():
         return cross_entropy(backend.ops, nets["head"](nets["features"](x, True), True), onehot), {}
 
@@ -102,9 +112,7 @@ def translate(x: np.ndarray, rng: np.random.Generator, shift: int) -> np.ndarray
     return np.stack([padded[i, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
 
 
-def fit(
-    classifier: Classifier, x: np.ndarray, y: np.ndarray, recipe: Recipe, progress: bool = True
-) -> list[float]:
+def fit(classifier: Classifier, x: np.ndarray, y: np.ndarray, recipe: Recipe, progress: bool = True) -> list[float]:
     """Train from freshly drawn weights on images x (NHWC, [0, 1]) and int labels y; returns
     the mean loss of each epoch."""
     backend = classifier.backend
@@ -124,7 +132,12 @@ def fit(
     for epoch in range(recipe.epochs):
         order = rng.permutation(len(x))
         total = 0.0
-        bar = tqdm(range(per_epoch), disable=not progress, desc=f"classifier epoch {epoch + 1}/{recipe.epochs}", file=sys.stderr)
+        bar = tqdm(
+            range(per_epoch),
+            disable=not progress,
+            desc=f"classifier epoch {epoch + 1}/{recipe.epochs}",
+            file=sys.stderr,
+        )
         for i in bar:
             rows = order[i * recipe.batch_size : (i + 1) * recipe.batch_size]
             out = step(backend.tensor(translate(x[rows], rng, shift)), backend.tensor(eye[y[rows]]))

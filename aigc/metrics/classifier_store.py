@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import data
-from ..backend import Backend
+from ..backends import Backend
 from ..errors import ClassifierError
 from ..weights import get_all, set_all
 from .classifier import Classifier, Recipe, fit
@@ -59,8 +59,12 @@ def data_section(dataset: str, split: str, root: str = "") -> dict:
 
 
 def train_and_save(
-    backend: Backend, dataset: str, directory: str | Path | None = None, recipe: Recipe = Recipe(),
-    root: str = "", progress: bool = True,
+    backend: Backend,
+    dataset: str,
+    directory: str | Path | None = None,
+    recipe: Recipe = Recipe(),
+    root: str = "",
+    progress: bool = True,
 ) -> tuple[Path, dict]:
     """Train a classifier on `dataset`'s training split, measure it on the test split, write
     it and its checksum; returns the file and the measurements."""
@@ -82,9 +86,13 @@ def train_and_save(
         "epoch_losses": losses,
     }
     meta = {
-        "format": FORMAT, "dataset": dataset, "sample_shape": json.dumps(list(train.sample_shape)),
-        "num_classes": str(num_classes), "recipe": json.dumps(dataclasses.asdict(recipe)),
-        "backend": backend.name, "measured": json.dumps(info),
+        "format": FORMAT,
+        "dataset": dataset,
+        "sample_shape": json.dumps(list(train.sample_shape)),
+        "num_classes": str(num_classes),
+        "recipe": json.dumps(dataclasses.asdict(recipe)),
+        "backend": backend.name,
+        "measured": json.dumps(info),
     }
     return save(path_for(dataset, directory), get_all(backend, clf.nets), meta), info
 
@@ -115,7 +123,9 @@ def load(backend: Backend, dataset: str, directory: str | Path | None = None) ->
         raise ClassifierError(f"{sums} is missing, so {file} cannot be verified; {retrain}")
     expected, actual = sums.read_text().split()[0], sha256_of(file)
     if expected != actual:
-        raise ClassifierError(f"{file} is corrupt or was modified: sha256 {actual}, expected {expected} ({sums}); {retrain}")
+        raise ClassifierError(
+            f"{file} is corrupt or was modified: sha256 {actual}, expected {expected} ({sums}); {retrain}"
+        )
     with safe_open(str(file), "numpy") as f:
         meta = f.metadata() or {}
     if meta.get("format") != FORMAT:
@@ -130,9 +140,15 @@ def ensure(backend: Backend, dataset: str, directory: str | Path | None = None, 
     """The stored classifier of `dataset`; trained and stored first if there is none (said on stderr)."""
     file = path_for(dataset, directory)
     if not file.exists():
-        print(f"aigc: no feature classifier for {dataset} at {file}: training one now, once "
-              f"(the same as `aigc classifier train {dataset}`)", file=sys.stderr)
+        print(
+            f"aigc: no feature classifier for {dataset} at {file}: training one now, once "
+            f"(the same as `aigc classifier train {dataset}`)",
+            file=sys.stderr,
+        )
         _, info = train_and_save(backend, dataset, directory, root=root, progress=False)
-        print(f"aigc: classifier for {dataset}: test accuracy {info['test_accuracy']:.4f}, "
-              f"FID(train, test) {info['fid_train_test']:.3f}", file=sys.stderr)
+        print(
+            f"aigc: classifier for {dataset}: test accuracy {info['test_accuracy']:.4f}, "
+            f"FID(train, test) {info['fid_train_test']:.3f}",
+            file=sys.stderr,
+        )
     return load(backend, dataset, directory)[0]

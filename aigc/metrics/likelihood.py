@@ -12,12 +12,12 @@ from the core's generator, so both backends average the same samples.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from .. import losses
-from ..backend import Backend
+from ..backends import Backend
 
 DEFAULT_K = 1000
 DEFAULT_ROWS = 5000  # decoder inputs per call: bounds memory whatever k is
@@ -36,8 +36,16 @@ def logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
 
 
 def iwae_nll(
-    backend: Backend, encode: Coder, decode: Coder, x: np.ndarray, likelihood: str, std: float,
-    k: int = DEFAULT_K, seed: int = 0, labels: np.ndarray | None = None, rows: int = DEFAULT_ROWS,
+    backend: Backend,
+    encode: Coder,
+    decode: Coder,
+    x: np.ndarray,
+    likelihood: str,
+    std: float,
+    k: int = DEFAULT_K,
+    seed: int = 0,
+    labels: np.ndarray | None = None,
+    rows: int = DEFAULT_ROWS,
 ) -> float:
     """Mean -log p(x) estimate (nats per example) of data `x` (model range) with k importance
     samples each; `labels` for conditional VAEs; at most `rows` decoder inputs per call."""
@@ -62,7 +70,11 @@ def iwae_nll(
             y_rep = None if yb is None else t(np.repeat(yb, c))
             out = decode(t(z.reshape(-1, d)), y_rep, False)
             x_rep = t(np.repeat(xb, c, axis=0))
-            nll = losses.bernoulli_nll(ops, x_rep, out) if likelihood == "bernoulli" else losses.gaussian_nll(ops, x_rep, out, std)
+            nll = (
+                losses.bernoulli_nll(ops, x_rep, out)
+                if likelihood == "bernoulli"
+                else losses.gaussian_nll(ops, x_rep, out, std)
+            )
             log_px_z = -backend.numpy(nll).astype(np.float64).reshape(len(xb), c)
             log_pz = _log_normal(z.astype(np.float64))
             log_qz = _log_normal(eps.astype(np.float64), logvar)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import Schema
+from ..schema import Schema
 from .base import Architecture, Model
 from .conv import CONV_VAE, DCGAN, LABELS, cgan, conv_vae, cvae, dcgan
 from .gan import GAN

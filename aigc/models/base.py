@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from ..backend import Backend, Net, Tensor
-from ..layers import Network
+from ..backends import Backend, BuiltNetwork, Tensor
 from ..optim import Adam, AdamConfig
+from ..specs import NetworkSpec
 from ..weights import get_all, initialize_all, set_all
 
 # (model config, per-sample data shape, data kind) -> {network name: spec}
@@ -25,12 +25,16 @@ class Model:
     ):
         self.cfg, self.backend = cfg, backend
         self.sample_shape, self.data_kind = tuple(sample_shape), data_kind
-        self.specs: dict[str, Network] = architecture(cfg["model"], self.sample_shape, data_kind)
-        self.nets: dict[str, Net] = {name: backend.build(spec) for name, spec in self.specs.items()}
+        self.specs: dict[str, NetworkSpec] = architecture(cfg["model"], self.sample_shape, data_kind)
+        self.nets: dict[str, BuiltNetwork] = {name: backend.build(spec) for name, spec in self.specs.items()}
         opt = cfg["optim"]
         self.adam = AdamConfig(
-            lr=opt["lr"], beta1=opt["beta1"], beta2=opt["beta2"], eps=opt["eps"],
-            schedule=opt["schedule"], total_steps=cfg["train"]["steps"],
+            lr=opt["lr"],
+            beta1=opt["beta1"],
+            beta2=opt["beta2"],
+            eps=opt["eps"],
+            schedule=opt["schedule"],
+            total_steps=cfg["train"]["steps"],
         )
         self.optimizers: dict[str, Adam] = self.build_optimizers()
         self._compiled = None
@@ -90,7 +94,7 @@ class Model:
     def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
         for n, opt in self.optimizers.items():
             prefix = f"{n}."
-            opt.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+            opt.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
 
     @property
     def conditional(self) -> bool:
@@ -127,7 +131,9 @@ class Model:
             self._compiled = self.backend.compile(self.step_fn(), self.cfg["train"]["compile"])
         return self._compiled
 
-    def train_step(self, batch: np.ndarray, rng: np.random.Generator, labels: np.ndarray | None = None) -> dict[str, Tensor]:
+    def train_step(
+        self, batch: np.ndarray, rng: np.random.Generator, labels: np.ndarray | None = None
+    ) -> dict[str, Tensor]:
         """One optimisation step on a batch (model range), random inputs drawn from `rng`;
         a conditional model also takes the batch's labels."""
         tensor = self.backend.tensor

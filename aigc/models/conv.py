@@ -7,9 +7,19 @@ side 28 is built from 7x7 (two upsamplings), one of side 32 (or any multiple of 
 
 from __future__ import annotations
 
-from ..config import Field, Schema
-from ..layers import (
-    Activation, BatchNorm, Conv2d, ConvTranspose2d, Dense, Dropout, Embedding, Flatten, Layer, Network, Reshape,
+from ..schema import Field, Schema
+from ..specs import (
+    Activation,
+    BatchNorm,
+    Conv2d,
+    ConvTranspose2d,
+    Dense,
+    Dropout,
+    Embedding,
+    Flatten,
+    Layer,
+    NetworkSpec,
+    Reshape,
 )
 from .gan import GAN_OPTIONS
 from .mlp import NORMS
@@ -20,11 +30,26 @@ DCGAN: Schema = {
     "latent_dim": Field(int, 100, minimum=1, help="size of the noise z"),
     "channels": Field(int, 64, minimum=1, help="D's first conv width; G mirrors it (doubling per level)"),
     "g_norm": Field(str, "batchnorm", choices=NORMS, help="normalisation in G: batchnorm or none"),
-    "d_norm": Field(str, "batchnorm", choices=NORMS + ("spectral",), help="normalisation in D: batchnorm, none or spectral (spectral norm on every layer)"),
-    "g_activation": Field(str, "relu", choices=("relu", "leaky_relu"), help="Radford et al.: relu; the Keras tutorial: leaky_relu"),
+    "d_norm": Field(
+        str,
+        "batchnorm",
+        choices=NORMS + ("spectral",),
+        help="normalisation in D: batchnorm, none or spectral (spectral norm on every layer)",
+    ),
+    "g_activation": Field(
+        str, "relu", choices=("relu", "leaky_relu"), help="Radford et al.: relu; the Keras tutorial: leaky_relu"
+    ),
     "slope": Field(float, 0.2, minimum=0.0, help="LeakyReLU negative slope (D always uses LeakyReLU)"),
-    "g_out_stride": Field(int, 2, choices=(1, 2), help="1: upsample to full size, then a stride-1 conv to the image (the Keras tutorial)"),
-    "d_dropout": Field(float, 0.0, minimum=0.0, maximum=0.9, help="Dropout rate after each of D's LeakyReLUs (the TensorFlow tutorial: 0.3); 0 = none"),
+    "g_out_stride": Field(
+        int, 2, choices=(1, 2), help="1: upsample to full size, then a stride-1 conv to the image (the Keras tutorial)"
+    ),
+    "d_dropout": Field(
+        float,
+        0.0,
+        minimum=0.0,
+        maximum=0.9,
+        help="Dropout rate after each of D's LeakyReLUs (the TensorFlow tutorial: 0.3); 0 = none",
+    ),
     **GAN_OPTIONS,
     "bn_momentum": Field(float, 0.1, minimum=0.0, maximum=1.0, help="weight of the new batch statistic"),
     "bn_eps": Field(float, 1e-5, minimum=0.0, help="BatchNorm's epsilon"),
@@ -38,7 +63,12 @@ LABELS: Schema = {
 CONV_VAE: Schema = {
     "latent_dim": Field(int, 16, minimum=1, help="size of the latent z"),
     "channels": Field(int, 32, minimum=1, help="the encoder's first conv width (doubling per level)"),
-    "likelihood": Field(str, "bernoulli", choices=("bernoulli", "gaussian"), help="the decoder's likelihood: bernoulli (binary or grey pixels) or gaussian (with std)"),
+    "likelihood": Field(
+        str,
+        "bernoulli",
+        choices=("bernoulli", "gaussian"),
+        help="the decoder's likelihood: bernoulli (binary or grey pixels) or gaussian (with std)",
+    ),
     "std": Field(float, 1.0, minimum=1e-6, help="decoder std for the gaussian likelihood"),
     "beta": Field(float, 1.0, minimum=0.0, help="weight of the KL term"),
 }
@@ -63,7 +93,7 @@ def _norm(kind: str, cfg: dict) -> list[Layer]:
     return [BatchNorm(cfg.get("bn_momentum", 0.1), cfg.get("bn_eps", 1e-5))] if kind == "batchnorm" else []
 
 
-def dcgan_generator(cfg: dict, sample_shape: tuple[int, ...], input_dim: int) -> Network:
+def dcgan_generator(cfg: dict, sample_shape: tuple[int, ...], input_dim: int) -> NetworkSpec:
     """Dense to the smallest map, then stride-2 transposed convs halving the width down to
     `channels`, then a transposed conv to the image with tanh. With `g_out_stride` 2 the last
     one also upsamples (Radford et al.); with 1 it keeps the size (the Keras tutorial)."""
@@ -72,15 +102,20 @@ def dcgan_generator(cfg: dict, sample_shape: tuple[int, ...], input_dim: int) ->
     ups = n - 1 if cfg["g_out_stride"] == 2 else n
     base, width = side // 2**n, cfg["channels"] * 2**ups
     bn = cfg["g_norm"] == "batchnorm"
-    layers: list[Layer] = [Dense(base * base * width, bias=not bn), *_norm(cfg["g_norm"], cfg), act, Reshape((base, base, width))]
+    layers: list[Layer] = [
+        Dense(base * base * width, bias=not bn),
+        *_norm(cfg["g_norm"], cfg),
+        act,
+        Reshape((base, base, width)),
+    ]
     for _ in range(ups):
         width //= 2
         layers += [ConvTranspose2d(width, KERNEL, 2, "same", bias=not bn), *_norm(cfg["g_norm"], cfg), act]
     layers += [ConvTranspose2d(channels, KERNEL, cfg["g_out_stride"], "same"), Activation("tanh")]
-    return Network((input_dim,), tuple(layers))
+    return NetworkSpec((input_dim,), tuple(layers))
 
 
-def dcgan_discriminator(cfg: dict, input_shape: tuple[int, ...]) -> Network:
+def dcgan_discriminator(cfg: dict, input_shape: tuple[int, ...]) -> NetworkSpec:
     """Conv (no norm on the first level), [norm], LeakyReLU, [Dropout] per level; Flatten;
     Dense(1) logits."""
     side, _ = _image(input_shape)
@@ -92,27 +127,29 @@ def dcgan_discriminator(cfg: dict, input_shape: tuple[int, ...]) -> Network:
         layers += [*_norm("batchnorm" if bn else "none", cfg), Activation("leaky_relu", cfg["slope"])]
         layers += [Dropout(cfg["d_dropout"])] if cfg.get("d_dropout", 0.0) else []
     layers += [Flatten(), Dense(1, spectral_norm=sn)]
-    return Network(tuple(input_shape), tuple(layers))
+    return NetworkSpec(tuple(input_shape), tuple(layers))
 
 
-def label_map(cfg: dict, side: int) -> Network:
+def label_map(cfg: dict, side: int) -> NetworkSpec:
     """Labels -> a learned side x side x 1 map, concatenated to an image as one more channel."""
-    return Network((), (Embedding(cfg["num_classes"], cfg["label_dim"]), Dense(side * side), Reshape((side, side, 1))))
+    return NetworkSpec(
+        (), (Embedding(cfg["num_classes"], cfg["label_dim"]), Dense(side * side), Reshape((side, side, 1)))
+    )
 
 
-def label_vector(cfg: dict) -> Network:
+def label_vector(cfg: dict) -> NetworkSpec:
     """Labels -> a learned vector, concatenated to a latent code."""
-    return Network((), (Embedding(cfg["num_classes"], cfg["label_dim"]),))
+    return NetworkSpec((), (Embedding(cfg["num_classes"], cfg["label_dim"]),))
 
 
-def dcgan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, Network]:
+def dcgan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
     return {
         "G": dcgan_generator(cfg, sample_shape, cfg["latent_dim"]),
         "D": dcgan_discriminator(cfg, sample_shape),
     }
 
 
-def cgan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, Network]:
+def cgan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
     """DCGAN with a label embedding concatenated to z and a label map to D's input channels."""
     side, channels = _image(sample_shape)
     return {
@@ -123,32 +160,32 @@ def cgan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, 
     }
 
 
-def conv_encoder(cfg: dict, input_shape: tuple[int, ...]) -> Network:
+def conv_encoder(cfg: dict, input_shape: tuple[int, ...]) -> NetworkSpec:
     side, _ = _image(input_shape)
     layers: list[Layer] = []
     for i in range(levels(side)):
         layers += [Conv2d(cfg["channels"] * 2**i, KERNEL, 2, "same"), Activation("relu")]
-    return Network(tuple(input_shape), (*layers, Flatten(), Dense(2 * cfg["latent_dim"])))
+    return NetworkSpec(tuple(input_shape), (*layers, Flatten(), Dense(2 * cfg["latent_dim"])))
 
 
-def conv_decoder(cfg: dict, sample_shape: tuple[int, ...], input_dim: int) -> Network:
+def conv_decoder(cfg: dict, sample_shape: tuple[int, ...], input_dim: int) -> NetworkSpec:
     """Mirrors the encoder; outputs logits (bernoulli) or means (gaussian) per pixel."""
     side, channels = _image(sample_shape)
     n = levels(side)
     base, width = side // 2**n, cfg["channels"] * 2 ** (n - 1)
     layers: list[Layer] = [Dense(base * base * width), Activation("relu"), Reshape((base, base, width))]
-    for i in range(n - 1):
+    for _ in range(n - 1):
         width //= 2
         layers += [ConvTranspose2d(width, KERNEL, 2, "same"), Activation("relu")]
     layers += [ConvTranspose2d(channels, KERNEL, 2, "same")]
-    return Network((input_dim,), tuple(layers))
+    return NetworkSpec((input_dim,), tuple(layers))
 
 
-def conv_vae(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, Network]:
+def conv_vae(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
     return {"E": conv_encoder(cfg, sample_shape), "Dec": conv_decoder(cfg, sample_shape, cfg["latent_dim"])}
 
 
-def cvae(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, Network]:
+def cvae(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
     """conv_vae with a label map as one more input channel and a label vector beside z."""
     side, channels = _image(sample_shape)
     return {
@@ -157,4 +194,3 @@ def cvae(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, 
         "E_label": label_map(cfg, side),
         "Dec_label": label_vector(cfg),
     }
-

@@ -15,19 +15,26 @@ from dataclasses import replace
 import numpy as np
 
 from .. import dropout
-from ..config import Field, Schema
 from ..losses import GAN_LOSSES
 from ..optim import Adam
+from ..schema import Field, Schema
 from ..training.steps import GANParts, GANSettings, d_calls, gan_step
 from ..weights import get_weights, set_weights
 from .base import Model
 
 # The config keys every GAN architecture shares.
 GAN_OPTIONS: Schema = {
-    "loss": Field(str, "non_saturating", choices=GAN_LOSSES, help="the GAN loss on D's raw outputs: non_saturating, minimax, wasserstein, hinge or least_squares"),
+    "loss": Field(
+        str,
+        "non_saturating",
+        choices=GAN_LOSSES,
+        help="the GAN loss on D's raw outputs: non_saturating, minimax, wasserstein, hinge or least_squares",
+    ),
     "n_critic": Field(int, 1, minimum=1, help="discriminator updates per generator update (WGAN: 5)"),
     "gp_weight": Field(float, 0.0, minimum=0.0, help="WGAN-GP gradient penalty weight (10 in the paper); 0 = off"),
-    "ema": Field(float, 0.0, minimum=0.0, below=1.0, help="decay of the generator's weight average used for sampling; 0 = off"),
+    "ema": Field(
+        float, 0.0, minimum=0.0, below=1.0, help="decay of the generator's weight average used for sampling; 0 = off"
+    ),
 }
 
 GENERATOR_NETS = ("G", "G_label")
@@ -47,7 +54,10 @@ class GAN(Model):
     def settings(self) -> GANSettings:
         m = self.cfg["model"]
         return GANSettings(
-            loss=m["loss"], pack=m.get("pack", 1), n_critic=m["n_critic"], gp_weight=m["gp_weight"],
+            loss=m["loss"],
+            pack=m.get("pack", 1),
+            n_critic=m["n_critic"],
+            gp_weight=m["gp_weight"],
             ema_decay=float(np.float32(m["ema"])),  # exactly a float32: the same constant on both backends
         )
 
@@ -70,8 +80,11 @@ class GAN(Model):
     def build_optimizers(self) -> dict[str, Adam]:
         # The discriminator steps n_critic times per training step: its schedule counts those.
         d_adam = replace(self.adam, total_steps=self.adam.total_steps * self.cfg["model"]["n_critic"])
-        nets = lambda names: {n: self.nets[n] for n in names if n in self.nets}  # noqa: E731
-        return {"G": Adam(self.backend, nets(GENERATOR_NETS), self.adam), "D": Adam(self.backend, nets(DISCRIMINATOR_NETS), d_adam)}
+        nets = lambda names: {n: self.nets[n] for n in names if n in self.nets}
+        return {
+            "G": Adam(self.backend, nets(GENERATOR_NETS), self.adam),
+            "D": Adam(self.backend, nets(DISCRIMINATOR_NETS), d_adam),
+        }
 
     def initialize(self, rng: np.random.Generator) -> None:
         """Draw the weights; the generator's average starts at the initial weights."""

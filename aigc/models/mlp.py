@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from ..config import MAX_DEPTH, Field, Schema
-from ..layers import Activation, BatchNorm, Dense, Flatten, Layer, Network, Reshape
+from ..schema import MAX_DEPTH, Field, Schema
+from ..specs import Activation, BatchNorm, Dense, Flatten, Layer, NetworkSpec, Reshape
 from .gan import GAN_OPTIONS
 
 NORMS = ("none", "batchnorm")
@@ -33,7 +33,12 @@ MLP_VAE: Schema = {
     "norm": Field(str, "none", choices=NORMS, help="normalisation after each hidden Dense: none or batchnorm"),
     "activation": Field(str, "relu", choices=("relu", "leaky_relu"), help="hidden activation (encoder and decoder)"),
     "slope": Field(float, 0.2, minimum=0.0, help="LeakyReLU negative slope"),
-    "likelihood": Field(str, "bernoulli", choices=("bernoulli", "gaussian"), help="the decoder's likelihood: bernoulli or gaussian (with std)"),
+    "likelihood": Field(
+        str,
+        "bernoulli",
+        choices=("bernoulli", "gaussian"),
+        help="the decoder's likelihood: bernoulli or gaussian (with std)",
+    ),
     "std": Field(float, 1.0, minimum=1e-6, help="decoder std for the gaussian likelihood"),
     "beta": Field(float, 1.0, minimum=0.0, help="weight of the KL term"),
     "bn_momentum": Field(float, 0.1, minimum=0.0, maximum=1.0, help="weight of the new batch statistic"),
@@ -52,7 +57,7 @@ def mlp(
     bn: tuple[float, float],
     output: str | None = None,
     out_shape: tuple[int, ...] | None = None,
-) -> Network:
+) -> NetworkSpec:
     """Flatten -> [Dense -> (BatchNorm) -> activation] * len(widths) -> Dense -> output."""
     layers: list[Layer] = [Flatten()] if len(input_shape) != 1 else []
     for width in widths:
@@ -67,7 +72,7 @@ def mlp(
         layers.append(Activation(output))
     if out_shape is not None and len(out_shape) != 1:
         layers.append(Reshape(out_shape))
-    return Network(tuple(input_shape), tuple(layers))
+    return NetworkSpec(tuple(input_shape), tuple(layers))
 
 
 def packed_shape(sample_shape: tuple[int, ...], pack: int) -> tuple[int, ...]:
@@ -75,7 +80,7 @@ def packed_shape(sample_shape: tuple[int, ...], pack: int) -> tuple[int, ...]:
     return sample_shape if pack == 1 else (pack * math.prod(sample_shape),)
 
 
-def mlp_gan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, Network]:
+def mlp_gan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
     """Images get a tanh output (data in [-1, 1]); points an unbounded linear one."""
     output = "tanh" if data_kind == "images" else None
     widths = [cfg["hidden"]] * cfg["depth"]
@@ -83,14 +88,18 @@ def mlp_gan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[st
     dim = math.prod(sample_shape)
     g_widths, d_widths = cfg.get("g_widths") or widths, cfg.get("d_widths") or widths
     return {
-        "G": mlp((cfg["latent_dim"],), g_widths, dim, norm=cfg["g_norm"], output=output, out_shape=sample_shape, **common),
+        "G": mlp(
+            (cfg["latent_dim"],), g_widths, dim, norm=cfg["g_norm"], output=output, out_shape=sample_shape, **common
+        ),
         "D": mlp(packed_shape(sample_shape, cfg["pack"]), d_widths, 1, norm=cfg["d_norm"], **common),
     }
 
 
-def mlp_vae(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, Network]:
+def mlp_vae(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
     widths = [cfg["hidden"]] * cfg["depth"]
-    common = dict(norm=cfg["norm"], activation=cfg["activation"], slope=cfg["slope"], bn=(cfg["bn_momentum"], cfg["bn_eps"]))
+    common = dict(
+        norm=cfg["norm"], activation=cfg["activation"], slope=cfg["slope"], bn=(cfg["bn_momentum"], cfg["bn_eps"])
+    )
     k = cfg["latent_dim"]
     return {
         "E": mlp(sample_shape, widths, 2 * k, **common),

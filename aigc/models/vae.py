@@ -48,14 +48,18 @@ class VAE(Model):
         return self.with_labels("Dec", "Dec_label", z, labels, training)
 
     def step_fn(self):
-        return functools.partial(vae_step, self.backend, self._encode, self._decode, self.optimizers["VAE"], *self._loss_args())
+        return functools.partial(
+            vae_step, self.backend, self._encode, self._decode, self.optimizers["VAE"], *self._loss_args()
+        )
 
     def _labels(self, labels, n: int):
         if self.conditional and labels is None:
             raise ValueError(f"{self.cfg['model']['name']} is class-conditional: pass the labels")
         return None if labels is None or not self.conditional else self.backend.tensor(np.asarray(labels[:n], np.int64))
 
-    def negative_elbo(self, x: np.ndarray, seed: int = 0, batch_size: int = 500, labels: np.ndarray | None = None) -> float:
+    def negative_elbo(
+        self, x: np.ndarray, seed: int = 0, batch_size: int = 500, labels: np.ndarray | None = None
+    ) -> float:
         """Mean negative ELBO (nats per example) of data x, one epsilon draw per example.
         Always the true ELBO (KL weight 1), whatever `beta` the model was trained with."""
         _, likelihood, std = self._loss_args()
@@ -66,14 +70,27 @@ class VAE(Model):
             y = None if labels is None else labels[start : start + batch_size]
             eps = self.random_inputs(rng, len(xb))["eps"]
             loss, _ = vae_objective(
-                self.backend, self._encode, self._decode, self.backend.tensor(xb), self.backend.tensor(eps),
-                1.0, likelihood, std, training=False, labels=self._labels(y, len(xb)),
+                self.backend,
+                self._encode,
+                self._decode,
+                self.backend.tensor(xb),
+                self.backend.tensor(eps),
+                1.0,
+                likelihood,
+                std,
+                training=False,
+                labels=self._labels(y, len(xb)),
             )
             total += float(self.backend.numpy(loss)) * len(xb)
         return total / len(x)
 
     def iwae_nll(
-        self, x: np.ndarray, k: int = DEFAULT_K, seed: int = 0, labels: np.ndarray | None = None, rows: int = DEFAULT_ROWS
+        self,
+        x: np.ndarray,
+        k: int = DEFAULT_K,
+        seed: int = 0,
+        labels: np.ndarray | None = None,
+        rows: int = DEFAULT_ROWS,
     ) -> float:
         """Importance-weighted NLL estimate (Burda et al.; nats per example) with k samples each
         (`aigc.metrics.likelihood`); a lower bound on log p(x), so at most the negative ELBO."""
@@ -81,7 +98,9 @@ class VAE(Model):
         if self.conditional and labels is None:
             raise ValueError(f"{self.cfg['model']['name']} is class-conditional: pass the labels")
         labels = labels if self.conditional else None
-        return iwae_nll(self.backend, self._encode, self._decode, self.to_model_range(x), likelihood, std, k, seed, labels, rows)
+        return iwae_nll(
+            self.backend, self._encode, self._decode, self.to_model_range(x), likelihood, std, k, seed, labels, rows
+        )
 
     def decode(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """The decoder's mean for latent codes z, in the data's range."""

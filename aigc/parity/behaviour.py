@@ -31,7 +31,9 @@ def run_one(config_path: str, backend: str, seed: int, overrides: list[str] = ()
     return {"seed": seed, **run.evaluation}
 
 
-def run_seeds(config_path: str, backend: str, seeds: list[int], overrides: list[str] = (), out: str | None = None) -> list[dict]:
+def run_seeds(
+    config_path: str, backend: str, seeds: list[int], overrides: list[str] = (), out: str | None = None
+) -> list[dict]:
     """The final evaluation of one training run per seed, in this process."""
     return [run_one(config_path, backend, seed, overrides, out) for seed in seeds]
 
@@ -41,7 +43,10 @@ def run_parallel(config_path: str, seeds: list[int], overrides: list[str], jobs:
     auto` shares the cores among them (aigc.threads)."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
-        futures = {b: [pool.submit(run_one, config_path, b, s, list(overrides)) for s in seeds] for b in ("torch", "tensorflow")}
+        futures = {
+            b: [pool.submit(run_one, config_path, b, s, list(overrides)) for s in seeds]
+            for b in ("torch", "tensorflow")
+        }
         return {b: [f.result() for f in fs] for b, fs in futures.items()}
 
 
@@ -83,18 +88,29 @@ def report(config_paths: list[str], seeds: int, overrides: list[str], out: Path,
             per_backend = run_parallel(path, list(range(seeds)), overrides, jobs)
         else:
             per_backend = {b: run_seeds(path, b, list(range(seeds)), overrides) for b in ("torch", "tensorflow")}
-        tables.append({"config": path, "seeds": seeds, "overrides": list(overrides), "runs": per_backend,
-                       "rows": compare_runs(per_backend, METRICS[family])})
+        tables.append(
+            {
+                "config": path,
+                "seeds": seeds,
+                "overrides": list(overrides),
+                "runs": per_backend,
+                "rows": compare_runs(per_backend, METRICS[family]),
+            }
+        )
         print(format_rows(tables[-1]), flush=True)
     (out / "behaviour.json").write_text(json.dumps(tables, indent=1) + "\n")
     return tables
 
 
 def format_rows(table: dict) -> str:
-    lines = [f"{table['config']} ({table['seeds']} seeds per backend)",
-             f"{'metric':<15} {'torch mean ± se':>22} {'tensorflow mean ± se':>22} {'z':>6}  agree"]
+    lines = [
+        f"{table['config']} ({table['seeds']} seeds per backend)",
+        f"{'metric':<15} {'torch mean ± se':>22} {'tensorflow mean ± se':>22} {'z':>6}  agree",
+    ]
     for r in table["rows"]:
         t, f = r["torch"], r["tensorflow"]
-        lines.append(f"{r['metric']:<15} {t[0]:>12.4f} ± {t[1]:<7.4f} {f[0]:>12.4f} ± {f[1]:<7.4f} {r['z']:>6.2f}  "
-                     f"{'yes' if r['agree'] else 'NO'}")
+        lines.append(
+            f"{r['metric']:<15} {t[0]:>12.4f} ± {t[1]:<7.4f} {f[0]:>12.4f} ± {f[1]:<7.4f} {r['z']:>6.2f}  "
+            f"{'yes' if r['agree'] else 'NO'}"
+        )
     return "\n".join(lines)

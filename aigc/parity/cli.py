@@ -1,10 +1,12 @@
 """`aigc parity ...`: record traces, compare them, run both backends, report divergence.
 
-    aigc parity CONFIG [--steps K] [--device D] [KEY=VALUE ...]      both backends, one table
-    aigc parity record CONFIG --backend NAME [--device D] [--steps K] -o FILE [KEY=VALUE ...]
-    aigc parity compare A B
-    aigc parity divergence CONFIG ... [--steps 500] [-o DIR]          plot + table, torch vs tf
-    aigc parity behaviour CONFIG ... [--seeds 10] [--jobs 2] [--set KEY=VALUE] [-o DIR]   quality over seeds
+aigc parity CONFIG [--steps K] [--device D] [KEY=VALUE ...]      both backends, one table
+aigc parity record CONFIG --backend NAME [--device D] [--steps K] -o FILE [KEY=VALUE ...]
+aigc parity compare A B
+aigc parity divergence CONFIG ... [--steps 500] [-o DIR]          plot + table, torch vs tf
+aigc parity behaviour CONFIG ... [--seeds 10] [--jobs 2] [--set KEY=VALUE] [-o DIR]   quality over seeds
+
+Options and KEY=VALUE overrides mix in any order.
 """
 
 from __future__ import annotations
@@ -68,8 +70,10 @@ def _resolved(path: str, overrides: list[str], backend: str, device: str) -> dic
 
 
 def _title(a, b) -> str:
-    return (f"{a.config['model']['name']}: {a.backend} ({a.device}) vs {b.backend} ({b.device}), "
-            f"{a.steps} steps, strict horizon {_horizon(a)} steps")
+    return (
+        f"{a.config['model']['name']}: {a.backend} ({a.device}) vs {b.backend} ({b.device}), "
+        f"{a.steps} steps, strict horizon {_horizon(a)} steps"
+    )
 
 
 def _horizon(trace) -> int:
@@ -90,28 +94,32 @@ def main(argv: list[str]) -> int:
     from . import trace
 
     if argv and argv[0] == "record":
-        args = _record_parser().parse_args(argv[1:])
+        args = _record_parser().parse_intermixed_args(argv[1:])
         t = trace.record(_resolved(args.config, args.overrides, args.backend, args.device), args.steps)
         trace.save(t, args.output)
-        print(f"recorded {args.steps} steps of {t.config['model']['name']} on {t.backend} ({t.device}) to {args.output}")
+        print(
+            f"recorded {args.steps} steps of {t.config['model']['name']} on {t.backend} ({t.device}) to {args.output}"
+        )
         return 0
     if argv and argv[0] == "compare":
-        args = _compare_parser().parse_args(argv[1:])
+        args = _compare_parser().parse_intermixed_args(argv[1:])
         return _print_comparison(trace.load(args.a), trace.load(args.b))
     if argv and argv[0] == "divergence":
-        args = _divergence_parser().parse_args(argv[1:])
+        args = _divergence_parser().parse_intermixed_args(argv[1:])
         from .divergence import report
 
         report(args.configs, args.steps, Path(args.output))
         return 0
     if argv and argv[0] == "behaviour":
-        args = _behaviour_parser().parse_args(argv[1:])
+        args = _behaviour_parser().parse_intermixed_args(argv[1:])
         from .behaviour import report as behaviour_report
 
         tables = behaviour_report(args.configs, args.seeds, args.set, Path(args.output), args.jobs)
         return 0 if all(r["agree"] for t in tables for r in t["rows"]) else 1
-    args = _run_parser().parse_args(argv)
-    a, b = (trace.record(_resolved(args.config, args.overrides, name, args.device), args.steps) for name in args.backends)
+    args = _run_parser().parse_intermixed_args(argv)
+    a, b = (
+        trace.record(_resolved(args.config, args.overrides, name, args.device), args.steps) for name in args.backends
+    )
     return _print_comparison(a, b)
 
 
@@ -126,4 +134,3 @@ def _guarded(argv: list[str]) -> int:
         return main(argv)
     except ValueError as exc:
         raise AigcError(str(exc)) from None
-

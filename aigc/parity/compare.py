@@ -96,11 +96,22 @@ def compare(a: Trace, b: Trace) -> list[Row]:
     rows = []
     for j, name in enumerate(a.metric_names):
         strict = min(horizon, a.steps)
-        rows.append(_row(f"loss.{name} steps 1-{strict}", a.losses[:strict, j], b.losses[:strict, j], True,
-                         tol.TRAJECTORY_LOSS_RTOL, tol.TRAJECTORY_LOSS_ATOL))
+        rows.append(
+            _row(
+                f"loss.{name} steps 1-{strict}",
+                a.losses[:strict, j],
+                b.losses[:strict, j],
+                True,
+                tol.TRAJECTORY_LOSS_RTOL,
+                tol.TRAJECTORY_LOSS_ATOL,
+            )
+        )
         if a.steps > strict:
-            rows.append(_row(f"loss.{name} steps {strict + 1}-{a.steps}", a.losses[strict:, j], b.losses[strict:, j],
-                             False, 0, 0))
+            rows.append(
+                _row(
+                    f"loss.{name} steps {strict + 1}-{a.steps}", a.losses[strict:, j], b.losses[strict:, j], False, 0, 0
+                )
+            )
     excused = adam_eps_regime(a, b)
     for step in sorted(set(a.weights) & set(b.weights)):
         checked = step <= horizon
@@ -113,8 +124,16 @@ def compare(a: Trace, b: Trace) -> list[Row]:
             ea = np.concatenate([a.weights[step][k].ravel()[excused[k].ravel()] for k in excused])
             eb = np.concatenate([b.weights[step][k].ravel()[excused[k].ravel()] for k in excused])
             rows.append(_row(f"  {len(ea)} at |g|~eps (Adam) @ {step}", ea, eb, False, 0, 0))
-        rows.append(_row(f"samples @ step {step}", a.samples[step], b.samples[step], checked, 0.0,
-                         tol.SAMPLE_ATOL if step == 0 else tol.TRAJECTORY_SAMPLE_ATOL))
+        rows.append(
+            _row(
+                f"samples @ step {step}",
+                a.samples[step],
+                b.samples[step],
+                checked,
+                0.0,
+                tol.SAMPLE_ATOL if step == 0 else tol.TRAJECTORY_SAMPLE_ATOL,
+            )
+        )
     return rows
 
 

@@ -21,11 +21,11 @@ def curves(config_path: str, steps: int, every: int = 10) -> dict:
     from .. import config
 
     snaps = sorted({0, 1, 2, 5, *range(every, steps + 1, every)})
-    load = lambda b: config.load(config_path, [f"backend={b}", "train.progress=false"])  # noqa: E731
+    load = lambda b: config.load(config_path, [f"backend={b}", "train.progress=false"])
     torch_run = record(load("torch"), steps, snapshots=snaps)
     tf_run = record(load("tensorflow"), steps, snapshots=snaps)
     control = record(load("torch"), steps, perturb=True, snapshots=snaps)
-    loss_rel = lambda a, b: np.abs(a.losses - b.losses).max(axis=1) / np.maximum(np.abs(a.losses).max(axis=1), 1e-12)  # noqa: E731
+    loss_rel = lambda a, b: np.abs(a.losses - b.losses).max(axis=1) / np.maximum(np.abs(a.losses).max(axis=1), 1e-12)
     return {
         "config": config_path,
         "model": torch_run.config["model"]["name"],
@@ -42,7 +42,10 @@ def table(results: list[dict], at: tuple[int, ...] = (1, 10, 20, 50, 100, 200, 5
     head = "| model | pair | " + " | ".join(f"step {s}" for s in at) + " |"
     lines = [head, "|" + "---|" * (len(at) + 2)]
     for r in results:
-        for key, label in (("torch_vs_tensorflow", "torch vs TensorFlow"), ("torch_vs_torch_1ulp", "torch vs torch (1 ulp)")):
+        for key, label in (
+            ("torch_vs_tensorflow", "torch vs TensorFlow"),
+            ("torch_vs_torch_1ulp", "torch vs torch (1 ulp)"),
+        ):
             cells = [f"{r[key][r['steps'].index(s)]:.1e}" if s in r["steps"] else "" for s in at]
             lines.append(f"| {r['model']} | {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

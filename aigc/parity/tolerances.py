@@ -66,6 +66,7 @@ def strict_horizon(model_name: str) -> int:
 
     return STRICT_HORIZON[REGISTRY[model_name].family.family]
 
+
 # Behaviour parity: the backends' mean quality over seeds may differ by at most this many
 # combined standard errors. The standard errors come from 3 (CI) to 10 seeds, so the
 # statistic follows Student's t with roughly 4 to 18 degrees of freedom, whose two-sided

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import config as config_mod
+from ..checkpoint import portable
 from ..training.loop import build, feed_for
 
 FORMAT = "aigc-trace/1"
@@ -91,10 +92,22 @@ def record(cfg: dict, steps: int, perturb: bool = False, snapshots: list[int] | 
             metrics = model.train_step(batch, rng, labels)
             names = names or sorted(metrics)
             rows.append([float(model.backend.numpy(metrics[k])) for k in names])
-    info = {"backend_version": type(model.backend).info()["version"], "python": platform.python_version(),
-            "machine": platform.machine(), "node": platform.node()}
-    return Trace(cfg["backend"], cfg["device"], cfg, names or [], np.array(rows, np.float64).reshape(steps, -1),
-                 weights, samples, info)
+    info = {
+        "backend_version": type(model.backend).info()["version"],
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "node": platform.node(),
+    }
+    return Trace(
+        cfg["backend"],
+        cfg["device"],
+        cfg,
+        names or [],
+        np.array(rows, np.float64).reshape(steps, -1),
+        weights,
+        samples,
+        info,
+    )
 
 
 def save(trace: Trace, path: str | Path) -> None:
@@ -104,8 +117,14 @@ def save(trace: Trace, path: str | Path) -> None:
     for step, w in trace.weights.items():
         tensors.update({f"weights@{step}.{k}": v for k, v in w.items()})
     tensors.update({f"samples@{step}": v for step, v in trace.samples.items()})
-    meta = {"format": FORMAT, "backend": trace.backend, "device": trace.device, "config": json.dumps(trace.config),
-            "metric_names": json.dumps(trace.metric_names), "info": json.dumps(trace.info)}
+    meta = {
+        "format": FORMAT,
+        "backend": trace.backend,
+        "device": trace.device,
+        "config": json.dumps(portable(trace.config)),
+        "metric_names": json.dumps(trace.metric_names),
+        "info": json.dumps(trace.info),
+    }
     save_file(tensors, str(path), metadata=meta)
 
 
@@ -117,7 +136,7 @@ def load(path: str | Path) -> Trace:
     try:
         with safe_open(str(path), framework="numpy") as f:
             meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open is not a mapping
     except Exception as exc:  # safetensors raises several types for unreadable files
         raise AigcError(f"{path} is not a readable trace ({exc})") from None
     if meta.get("format") != FORMAT:
@@ -126,9 +145,17 @@ def load(path: str | Path) -> Trace:
     samples: dict[int, np.ndarray] = {}
     for key, value in tensors.items():
         if key.startswith("weights@"):
-            step, name = key[len("weights@"):].split(".", 1)
+            step, name = key[len("weights@") :].split(".", 1)
             weights.setdefault(int(step), {})[name] = value
         elif key.startswith("samples@"):
-            samples[int(key[len("samples@"):])] = value
-    return Trace(meta["backend"], meta["device"], config_mod.validate(json.loads(meta["config"])),
-                 json.loads(meta["metric_names"]), tensors["losses"], weights, samples, json.loads(meta["info"]))
+            samples[int(key[len("samples@") :])] = value
+    return Trace(
+        meta["backend"],
+        meta["device"],
+        config_mod.validate(json.loads(meta["config"])),
+        json.loads(meta["metric_names"]),
+        tensors["losses"],
+        weights,
+        samples,
+        json.loads(meta["info"]),
+    )

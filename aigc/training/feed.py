@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -26,7 +26,11 @@ class Feed:
     manager (or call `close()`) so the thread stops."""
 
     def __init__(
-        self, dataset: Dataset, batch_size: int, seed: int, to_model_range: Callable[[np.ndarray], np.ndarray],
+        self,
+        dataset: Dataset,
+        batch_size: int,
+        seed: int,
+        to_model_range: Callable[[np.ndarray], np.ndarray],
         labels: bool = False,
     ):
         self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
@@ -87,8 +91,9 @@ class Feed:
         batches = Batches(len(self.dataset.x), self.batch_size, self.seed, **self._position)
         self._queue: queue.Queue = queue.Queue(maxsize=AHEAD)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._produce, args=(batches, self._queue, self._stop),
-                                        name="aigc-feed", daemon=True)
+        self._thread = threading.Thread(
+            target=self._produce, args=(batches, self._queue, self._stop), name="aigc-feed", daemon=True
+        )
         self._thread.start()
 
     def _produce(self, batches: Batches, out: queue.Queue, stop: threading.Event) -> None:

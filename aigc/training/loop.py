@@ -14,15 +14,15 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 import numpy as np
 
-from .. import backend as backends
-from .. import checkpoint, data, limits, models, rundir, threads
+from .. import backends, checkpoint, data, limits, models, rundir, threads
 from ..config import dump, validate
 from ..errors import ConfigError, Interrupted, OutOfMemory, TrainingDiverged
 from ..evaluate import evaluate
@@ -123,8 +123,11 @@ def _resumable(cfg: dict, directory: Path) -> checkpoint.Checkpoint:
             pairs = {f"{key}.{k}": (mine.get(k), theirs.get(k)) for k in {**mine, **theirs}}
         else:
             pairs = {key: (mine, theirs)}
-        differences += [f"{name}={a!r} (checkpoint: {b!r})" for name, (a, b) in pairs.items()
-                        if a != b and name not in RESUME_MAY_DIFFER]
+        differences += [
+            f"{name}={a!r} (checkpoint: {b!r})"
+            for name, (a, b) in pairs.items()
+            if a != b and name not in RESUME_MAY_DIFFER
+        ]
     if differences:
         where = f"the checkpoint in {directory} (step {ckpt.step})"
         raise ConfigError(f"resume: the config differs from {where}: {', '.join(differences)}")
@@ -216,92 +219,195 @@ def train(cfg: dict) -> Run:
 
 
 def _train(cfg: dict) -> Run:
+    """The run, phase by phase: set up, resume or start, the out folder, the steps, the end."""
     backend, choice = backend_for(cfg)
-    cfg = {**cfg, "train": {**cfg["train"], "threads": choice.threads}}
+    cfg = {**cfg, "train": {**cfg["train"], "threads": choice.threads}}  # the count chosen, stored
     model, dataset, rng = build(cfg, backend)
     governor = threads.Governor(backend, choice)
-    tcfg, out = cfg["train"], Path(cfg["out"])
-    ckpt_dir = out / "checkpoint"
     batches = feed_for(model, dataset, cfg)
-    good, saved = snapshot(model, cfg, 0, rng, batches), None  # the last good state; its step if on disk
-    if cfg["resume"]:
-        good = _resumable(cfg, ckpt_dir)
-        if tuple(good.sample_shape) != model.sample_shape or good.data_kind != model.data_kind:
-            raise checkpoint.CheckpointError(f"resume: the checkpoint's data shape {good.sample_shape} ({good.data_kind}) "
-                                             f"is not this data's {model.sample_shape} ({model.data_kind})")
-        _restore(model, good, batches)
-        saved = good.step
-        rng.bit_generator.state = good.rng_state
+    out = Path(cfg["out"])
+    at = _resume_or_start(cfg, model, rng, batches, out / "checkpoint")
+    _prepare_out(cfg, out)
+    held_out = data.held_out(cfg["data"], cfg["seed"]) or dataset
+    first, started = at.step, time.perf_counter()
+    with _Log(cfg, out, at.step) as log, batches, _deferred_signals() as received:
+        if cfg["train"]["progress"]:  # once the run is sure to start (a refused resume says only why)
+            threads.announce(choice, backend.name)
+        evaluation = _steps(cfg, model, rng, batches, held_out, at, log, governor, received)
+    elapsed = time.perf_counter() - started
+    evaluation = _finish(cfg, model, rng, batches, held_out, dataset, at, evaluation)
+    rate = (at.step - first) / elapsed if at.step > first else None
+    return Run(model, cfg, out, at.step, log.last, evaluation, rate)
+
+
+@dataclass
+class _Position:
+    """Where a run is: its step, the last good state (what a rollback returns to), the step
+    of the newest checkpoint on disk (None: none yet), the rollbacks so far, and the step and
+    results of the newest evaluation."""
+
+    step: int
+    good: checkpoint.Checkpoint
+    saved: int | None
+    rollbacks: int = 0
+    evaluated_at: int | None = None
+
+
+def _resume_or_start(cfg: dict, model: Model, rng: np.random.Generator, batches: Feed, ckpt_dir: Path) -> _Position:
+    """Step 0, or with `resume` the newest checkpoint's state: weights, optimizers, the
+    generator and the batch position, bit for bit."""
+    if not cfg["resume"]:
+        return _Position(0, snapshot(model, cfg, 0, rng, batches), None)
+    good = _resumable(cfg, ckpt_dir)
+    if tuple(good.sample_shape) != model.sample_shape or good.data_kind != model.data_kind:
+        raise checkpoint.CheckpointError(
+            f"resume: the checkpoint's data shape {good.sample_shape} ({good.data_kind}) "
+            f"is not this data's {model.sample_shape} ({model.data_kind})"
+        )
+    _restore(model, good, batches)
+    rng.bit_generator.state = good.rng_state
+    return _Position(good.step, good, good.step)
+
+
+def _prepare_out(cfg: dict, out: Path) -> None:
+    """The run folder: a fresh run's old checkpoints removed; the resolved config written."""
     out.mkdir(parents=True, exist_ok=True)
     if not cfg["resume"]:
-        checkpoint.clear(ckpt_dir)
+        checkpoint.clear(out / "checkpoint")
     (out / "config.yaml").write_text(dump(cfg))
-    step, rollbacks, last = good.step, 0, {}
 
-    from tqdm.auto import tqdm
 
+class _Log:
+    """The progress bar and metrics.jsonl (cut after the checkpoint's step on resume)."""
+
+    def __init__(self, cfg: dict, out: Path, step: int):
+        from tqdm.auto import tqdm
+
+        tcfg = cfg["train"]
+        self.every = tcfg["log_every"]
+        desc = f"{cfg['model']['name']} [{cfg['backend']}]"
+        self.bar = tqdm(total=tcfg["steps"], initial=step, disable=not tcfg["progress"], desc=desc)
+        self.file = _open_log(out / "metrics.jsonl", step if cfg["resume"] else None)
+        self.last: dict[str, float] = {}  # the last logged training metrics
+
+    def __enter__(self) -> _Log:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self.bar, self.file:
+            pass
+
+    def _write(self, record: dict) -> None:
+        self.file.write(json.dumps(record) + "\n")
+        self.file.flush()
+
+    def step(self, step: int, losses: dict[str, float], final: bool) -> None:
+        """A finished step: the bar moves; every `log_every` steps and at the end, a line."""
+        self.bar.update()
+        if step % self.every == 0 or final:
+            self.last = losses
+            self._write({"step": step, **losses})
+            self.bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()})
+
+    def evaluation(self, step: int, results: dict) -> None:
+        self._write({"step": step, "eval": results})
+
+    def rolled_back(self, step: int) -> None:
+        self.bar.n = step
+
+    def note(self, text: str) -> None:
+        self.bar.write(text, file=sys.stderr)
+
+
+def _steps(
+    cfg: dict,
+    model: Model,
+    rng: np.random.Generator,
+    batches: Feed,
+    held_out: data.Dataset,
+    at: _Position,
+    log: _Log,
+    governor: threads.Governor,
+    received: list[int],
+) -> dict:
+    """Train to `train.steps`. After each step: a NaN/inf stops the run or rolls it back; the
+    log, an evaluation (`eval_every`) and a checkpoint (`checkpoint_every`, the last step, a
+    signal) as due; a signal then stops the run. Returns the newest evaluation's results."""
+    tcfg, ckpt_dir = cfg["train"], Path(cfg["out"]) / "checkpoint"
     every, steps = tcfg["checkpoint_every"], tcfg["steps"]
-    desc = f"{cfg['model']['name']} [{cfg['backend']}]"
-    bar = tqdm(total=steps, initial=step, disable=not tcfg["progress"], desc=desc)
-    log = _open_log(out / "metrics.jsonl", good.step if cfg["resume"] else None)
-    held_out = data.held_out(cfg["data"], cfg["seed"]) or dataset
-    evaluation, evaluated_at = {}, None
-    if tcfg["progress"]:  # once the run is sure to start (a refused resume says only why)
-        threads.announce(choice, backend.name)
-    first, started = step, time.perf_counter()
-    with bar, log, batches, _deferred_signals() as received:
-        while step < steps:
-            revised = governor.tick()
-            if revised and tcfg["progress"]:
-                bar.write(f"aigc: {backend.name} now uses {revised}", file=sys.stderr)
-            losses = _step(model, *batches.next_labeled(), rng, tcfg["batch_size"])
-            step += 1
-            stopping = bool(received)  # read once: a signal arriving later in this step waits for the next
-            due = step == steps or stopping or bool(every and step % every == 0)
-            state = snapshot(model, cfg, step, rng, batches) if due else None
-            problem = _nonfinite(step, losses, state)
-            if problem:
-                if tcfg["on_nonfinite"] == "stop" or rollbacks == MAX_ROLLBACKS:
-                    tried = f" after {rollbacks} rollbacks" if rollbacks else ""
-                    kept = f"kept the checkpoint of step {saved} in {ckpt_dir}"
-                    if saved is None:
-                        kept = "no checkpoint was written"
-                    raise TrainingDiverged(f"{problem}{tried}; {kept}; try a smaller optim.lr")
-                rollbacks += 1
-                _restore(model, good, batches)
-                step = good.step  # the generator goes on: fresh noise
-                print(f"aigc: {problem}; rolled back to step {step} ({rollbacks} of {MAX_ROLLBACKS})", file=sys.stderr)
-                bar.n = step
-                continue
-            bar.update()
-            if step % tcfg["log_every"] == 0 or step == steps:
-                last = losses
-                log.write(json.dumps({"step": step, **last}) + "\n")
-                log.flush()
-                bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()})
-            if tcfg["eval_every"] and step % tcfg["eval_every"] == 0:
-                evaluation, evaluated_at = _evaluate(model, held_out, cfg), step
-                log.write(json.dumps({"step": step, "eval": evaluation}) + "\n")
-                log.flush()
-            if state is not None:
-                checkpoint.save(ckpt_dir, state, tcfg["keep_checkpoints"])
-                good, saved = state, step
-            if stopping:
-                sig = signal.Signals(received[0])
-                raise Interrupted(sig.name, step, str(ckpt_dir), EXIT_CODES[sig])
-    elapsed = time.perf_counter() - started
-    if saved != step:  # train.steps=0: the initial state
-        checkpoint.save(ckpt_dir, snapshot(model, cfg, step, rng, batches), tcfg["keep_checkpoints"])
+    evaluation: dict = {}
+    while at.step < steps:
+        revised = governor.tick()
+        if revised and tcfg["progress"]:
+            log.note(f"aigc: {model.backend.name} now uses {revised}")
+        losses = _step(model, *batches.next_labeled(), rng, tcfg["batch_size"])
+        at.step += 1
+        stopping = bool(received)  # read once: a signal arriving later in this step waits for the next
+        due = at.step == steps or stopping or bool(every and at.step % every == 0)
+        state = snapshot(model, cfg, at.step, rng, batches) if due else None
+        problem = _nonfinite(at.step, losses, state)
+        if problem:
+            _roll_back(problem, tcfg["on_nonfinite"], model, batches, at, ckpt_dir)
+            log.rolled_back(at.step)
+            continue
+        log.step(at.step, losses, final=at.step == steps)
+        if tcfg["eval_every"] and at.step % tcfg["eval_every"] == 0:
+            evaluation, at.evaluated_at = _evaluate(model, held_out, cfg), at.step
+            log.evaluation(at.step, evaluation)
+        if state is not None:
+            checkpoint.save(ckpt_dir, state, tcfg["keep_checkpoints"])
+            at.good, at.saved = state, at.step
+        if stopping:
+            sig = signal.Signals(received[0])
+            raise Interrupted(sig.name, at.step, str(ckpt_dir), EXIT_CODES[sig])
+    return evaluation
 
-    if evaluated_at != step:
+
+def _roll_back(problem: str, policy: str, model: Model, batches: Feed, at: _Position, ckpt_dir: Path) -> None:
+    """Back to the last good state (the generator goes on: fresh noise), or, under `stop` or
+    after MAX_ROLLBACKS, stop with what went wrong and which checkpoint is kept."""
+    if policy == "stop" or at.rollbacks == MAX_ROLLBACKS:
+        tried = f" after {at.rollbacks} rollbacks" if at.rollbacks else ""
+        kept = f"kept the checkpoint of step {at.saved} in {ckpt_dir}"
+        if at.saved is None:
+            kept = "no checkpoint was written"
+        raise TrainingDiverged(f"{problem}{tried}; {kept}; try a smaller optim.lr")
+    at.rollbacks += 1
+    _restore(model, at.good, batches)
+    at.step = at.good.step
+    print(f"aigc: {problem}; rolled back to step {at.step} ({at.rollbacks} of {MAX_ROLLBACKS})", file=sys.stderr)
+
+
+def _finish(
+    cfg: dict,
+    model: Model,
+    rng: np.random.Generator,
+    batches: Feed,
+    held_out: data.Dataset,
+    dataset: data.Dataset,
+    at: _Position,
+    evaluation: dict,
+) -> dict:
+    """The end of a run: the last checkpoint (train.steps=0: the initial state), the final
+    evaluation (eval.json) unless the last step had one, and the samples' picture."""
+    tcfg, out = cfg["train"], Path(cfg["out"])
+    if at.saved != at.step:
+        checkpoint.save(out / "checkpoint", snapshot(model, cfg, at.step, rng, batches), tcfg["keep_checkpoints"])
+    if at.evaluated_at != at.step:
         evaluation = _evaluate(model, held_out, cfg)
     (out / "eval.json").write_text(json.dumps(evaluation, indent=2) + "\n")
+    _plot_samples(cfg, model, dataset, out / "samples.png")
+    return evaluation
+
+
+def _plot_samples(cfg: dict, model: Model, dataset: data.Dataset, path: Path) -> None:
+    """samples.png: a conditional model's rows of 8 per class; points over the mixture's
+    centres; else a grid of 64."""
+    if model.conditional:
+        labels = class_rows(cfg["model"]["num_classes"], 8)
+        save_samples(model.sample(len(labels), seed=cfg["seed"], labels=labels), path, columns=8)
+        return
     centers = data.mixtures.centers_and_std(dataset.name)[0] if dataset.name in data.mixtures.MIXTURES else None
     title = f"{cfg['model']['name']} on {dataset.name} [{cfg['backend']}]"
-    if model.conditional:  # one row of 8 per class
-        labels = class_rows(cfg["model"]["num_classes"], 8)
-        save_samples(model.sample(len(labels), seed=cfg["seed"], labels=labels), out / "samples.png", columns=8)
-    else:
-        samples = model.sample(tcfg["eval_samples"] if dataset.kind == "points" else 64, seed=cfg["seed"])
-        save_samples(samples, out / "samples.png", centers, title=title)
-    return Run(model, cfg, out, step, last, evaluation, (step - first) / elapsed if step > first else None)
+    samples = model.sample(cfg["train"]["eval_samples"] if dataset.kind == "points" else 64, seed=cfg["seed"])
+    save_samples(samples, path, centers, title=title)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .. import dropout, losses
-from ..backend import Backend, Tensor
-from ..layers import Network
+from ..backends import Backend, Tensor
 from ..optim import Adam
+from ..specs import NetworkSpec
 
 
 def pack(backend: Backend, x: Tensor, size: int) -> Tensor:
@@ -41,7 +41,7 @@ class GANParts:
     g_opt: Adam
     d_opt: Adam
     ema: list = field(default_factory=list)
-    d_spec: Network | None = None
+    d_spec: NetworkSpec | None = None
 
 
 def d_calls_per_update(settings: GANSettings) -> int:
@@ -56,8 +56,14 @@ def d_calls(settings: GANSettings) -> int:
 
 
 def gan_step(
-    backend: Backend, parts: GANParts, settings: GANSettings, real: Tensor, z: Tensor,
-    labels: Tensor | None = None, alpha: Tensor | None = None, d_keep: Tensor | None = None,
+    backend: Backend,
+    parts: GANParts,
+    settings: GANSettings,
+    real: Tensor,
+    z: Tensor,
+    labels: Tensor | None = None,
+    alpha: Tensor | None = None,
+    d_keep: Tensor | None = None,
 ) -> dict[str, Tensor]:
     """`n_critic` discriminator updates on consecutive slices of the batch (real rows, noise,
     interpolation weights), then one generator update on the last slice's G(z), computed
@@ -77,7 +83,9 @@ def gan_step(
         r, zi = real[part], z[part]
         y = None if labels is None else labels[part]
         if i == s.n_critic - 1:  # G(z) of the last update is recorded once and reused for G's update
-            fake, pullback = backend.forward_for_grad(lambda zi=zi, y=y: parts.generate(zi, y, True), parts.g_opt.params)
+            fake, pullback = backend.forward_for_grad(
+                lambda zi=zi, y=y: parts.generate(zi, y, True), parts.g_opt.params
+            )
         else:
             fake = parts.generate(zi, y, True)
         fake = ops.stop_gradient(fake)
@@ -112,8 +120,16 @@ Coder = Callable[[Tensor, Tensor | None, bool], Tensor]  # (input, labels or Non
 
 
 def vae_objective(
-    backend: Backend, encode: Coder, decode: Coder, x: Tensor, eps: Tensor, beta: float, likelihood: str,
-    std: float, training: bool, labels: Tensor | None = None,
+    backend: Backend,
+    encode: Coder,
+    decode: Coder,
+    x: Tensor,
+    eps: Tensor,
+    beta: float,
+    likelihood: str,
+    std: float,
+    training: bool,
+    labels: Tensor | None = None,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """Negative ELBO averaged over the batch: reconstruction NLL + beta * KL (nats)."""
     ops = backend.ops
@@ -132,8 +148,16 @@ def vae_objective(
 
 
 def vae_step(
-    backend: Backend, encode: Coder, decode: Coder, opt: Adam, beta: float, likelihood: str, std: float,
-    x: Tensor, eps: Tensor, labels: Tensor | None = None,
+    backend: Backend,
+    encode: Coder,
+    decode: Coder,
+    opt: Adam,
+    beta: float,
+    likelihood: str,
+    std: float,
+    x: Tensor,
+    eps: Tensor,
+    labels: Tensor | None = None,
 ) -> dict[str, Tensor]:
     loss, aux, grads = backend.value_and_grad(
         lambda: vae_objective(backend, encode, decode, x, eps, beta, likelihood, std, True, labels), opt.params

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Callable
+from collections.abc import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-from aigc import threads as aigc_threads  # noqa: E402
-from aigc.errors import BackendUnavailable, ConfigError  # noqa: E402
-from aigc.layers import Network  # noqa: E402
+from aigc import threads as aigc_threads
+from aigc.errors import BackendUnavailable, ConfigError
+from aigc.specs import NetworkSpec
 
-from . import ops as _ops  # noqa: E402
-from .compiled import CompiledStep  # noqa: E402
-from .network import KerasNet  # noqa: E402
+from . import ops as _ops
+from .compiled import CompiledStep
+from .network import KerasNet
 
 
 def _tf_device(device: str) -> str:
@@ -52,7 +52,7 @@ class TensorFlowBackend:
         gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
         return {"version": tf.__version__, "devices": ["cpu"] + gpus}
 
-    def build(self, spec: Network) -> KerasNet:
+    def build(self, spec: NetworkSpec) -> KerasNet:
         return KerasNet(spec, self._device)
 
     def value_and_grad(self, loss_fn, params):
@@ -93,6 +93,7 @@ class TensorFlowBackend:
         if mode not in ("auto", "none", "xla"):
             raise ConfigError(f"train.compile: {mode!r} is not available on tensorflow; allowed: auto, none, xla")
         if mode == "none":
+
             @functools.wraps(fn)
             def eager(*args, **kwargs):
                 with tf.device(self._device):
@@ -122,8 +123,16 @@ class TensorFlowBackend:
         (tests/test_optim.py)."""
         for p, g, m_, v_ in zip(params, grads, m, v):  # dense gradients: see _dense
             tf.raw_ops.ResourceApplyAdam(
-                var=p.handle, m=m_.handle, v=v_.handle, beta1_power=k.b1t, beta2_power=k.b2t, lr=k.lr,
-                beta1=k.beta1, beta2=k.beta2, epsilon=k.eps_hat, grad=g,
+                var=p.handle,
+                m=m_.handle,
+                v=v_.handle,
+                beta1_power=k.b1t,
+                beta2_power=k.b2t,
+                lr=k.lr,
+                beta1=k.beta1,
+                beta2=k.beta2,
+                epsilon=k.eps_hat,
+                grad=g,
             )
 
     def set_threads(self, n: int) -> bool:

@@ -1,7 +1,7 @@
 """BatchNorm with aigc's pinned semantics, as a Keras layer.
 
 Keras' own BatchNormalization stores the biased batch variance and weights the old
-statistic by `momentum`; aigc's canonical BatchNorm (see aigc/layers.py) weights the new
+statistic by `momentum`; aigc's canonical BatchNorm (see aigc/specs.py) weights the new
 statistic by `momentum` and stores the unbiased variance, so this layer implements it.
 
 In training, the layer computes y = x * scale + (beta - mean * scale) with scale = gamma /
@@ -43,8 +43,8 @@ def _normalize(x, gamma, beta, eps: float):
             k = dot * invstd * invstd / n
             # Written as full - full, not (...) * scale: XLA copies an elementwise chain whose
             # last op takes one full-size operand into each of its consumers, here into the
-            # transpose that feeds the kernel gradient, where it runs strided (dcgan, XLA:
-            # 147 ms a step against 126 ms with this form; see the README's benchmarks).
+            # transpose that feeds the kernel gradient, where it runs strided (dcgan under
+            # XLA is measurably slower that way; see the benchmarks in the docs).
             dx = (dy * scale - (sum_dy / n) * scale) - centered * (k * scale)
             return dx, dot * invstd, sum_dy
 

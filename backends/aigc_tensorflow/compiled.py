@@ -1,10 +1,9 @@
 """A step compiled with `tf.function`, called through its concrete functions.
 
 Calling a `tf.function` binds the call to the function's signature in Python, flattens the
-nested inputs and looks up the concrete function for their shapes on every call: ~0.14 ms
-for two tensor inputs, ~0.17 ms with aigc's (batch, **random inputs) form, against ~0.06 ms
-for calling the concrete function itself (TensorFlow 2.21, one core). A step of a small MLP
-at batch 64 takes ~1.2 ms, so that difference alone is 5-9% of it.
+nested inputs and looks up the concrete function for their shapes on every call, which costs
+a few times what calling the concrete function itself does: a noticeable share of a small
+model's step (measured in the docs' benchmarks).
 
 aigc's steps take tensors only, so the lookup can be a dict keyed by what makes a trace
 differ: how many positional inputs, the keyword names, and each input's shape and dtype.
@@ -13,7 +12,8 @@ Anything else (a python number, an array) goes through the `tf.function` as usua
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import tensorflow as tf
 
@@ -24,8 +24,10 @@ class CompiledStep:
     def __init__(self, fn: Callable, jit_compile: bool, device: str):
         self._fn, self._jit_compile, self._device = fn, jit_compile, device
         # The general path, for inputs that are not all tensors: a tuple and a dict, since
-        # binding keyword arguments to the signature costs ~0.13 ms a call more.
-        self.function = tf.function(lambda args, kwargs: fn(*args, **kwargs), jit_compile=jit_compile, reduce_retracing=True)
+        # binding keyword arguments to the signature costs more on every call.
+        self.function = tf.function(
+            lambda args, kwargs: fn(*args, **kwargs), jit_compile=jit_compile, reduce_retracing=True
+        )
         # (number of positional inputs, keyword names, dtype and shape of each) -> the
         # tf.function over the flat inputs and its concrete function (kept together)
         self.traced: dict[tuple, tuple[Any, Any]] = {}

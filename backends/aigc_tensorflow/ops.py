@@ -9,7 +9,7 @@ def mean(x, axis=None):
     return tf.reduce_mean(x, axis=axis)
 
 
-def sum(x, axis=None):  # noqa: A001 - the ops API mirrors NumPy's names
+def sum(x, axis=None):
     return tf.reduce_sum(x, axis=axis)
 
 

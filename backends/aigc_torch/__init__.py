@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 import weakref
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from aigc.errors import BackendUnavailable, ConfigError
-from aigc.layers import Network
+from aigc.specs import NetworkSpec
 
 from . import ops as _ops
 from .network import TorchNet
@@ -52,7 +52,7 @@ class TorchBackend:
         devices = ["cpu"] + [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())]
         return {"version": torch.__version__, "devices": devices}
 
-    def build(self, spec: Network) -> TorchNet:
+    def build(self, spec: NetworkSpec) -> TorchNet:
         return TorchNet(spec, self._device)
 
     def value_and_grad(self, loss_fn, params):
@@ -112,7 +112,7 @@ class TorchBackend:
         return torch.tensor(np.asarray(array), device=self._device)
 
     def assign(self, var: torch.Tensor, value: torch.Tensor) -> None:
-        if not torch.is_grad_enabled():  # inside a step: entering no_grad again cost ~10% of Adam
+        if not torch.is_grad_enabled():  # inside a step: entering no_grad again is a noticeable share of Adam
             var.copy_(value)
             return
         with torch.no_grad():
@@ -124,10 +124,10 @@ class TorchBackend:
 
         - eager: the optimizer's weights, m and v each become views into one flat buffer
           (made once per optimizer, `_flat_state`), so the update is 12 ops on three
-          vectors plus one concatenation of the gradients, instead of 12 ops per tensor:
-          vae_digits' step at batch 64 went from 2.03 ms (multi-tensor `_foreach` ops,
-          which on the CPU launch one kernel per tensor) to 1.86 ms (the torch.optim.Adam
-          loop: 1.90 ms);
+          vectors plus one concatenation of the gradients, instead of 12 ops per tensor
+          (multi-tensor `_foreach` ops launch one kernel per tensor on the CPU): small
+          models' steps are faster that way, and as fast as torch.optim.Adam's loop (the
+          figures are in the docs' benchmarks);
         - under torch.compile: per tensor, which the compiler fuses.
         """
         if torch.is_grad_enabled():  # outside a compiled step
@@ -147,8 +147,10 @@ class TorchBackend:
         reference to m[0] keys it). None where the tensors do not flatten alike (mixed
         dtypes or devices, non-contiguous layouts)."""
         entry = self._flat.get(id(m[0]))
-        if entry is not None and entry[0]() is m[0] and all(
-            t.data_ptr() == buffer.data_ptr() for t, buffer in zip((params[0], m[0], v[0]), entry[1])
+        if (
+            entry is not None
+            and entry[0]() is m[0]
+            and all(t.data_ptr() == buffer.data_ptr() for t, buffer in zip((params[0], m[0], v[0]), entry[1]))
         ):
             return entry[1]
         tensors = [*params, *m, *v]
@@ -160,7 +162,7 @@ class TorchBackend:
             buffer = torch.cat([t.detach().reshape(-1) for t in group])
             offset = 0
             for t in group:
-                t.data = buffer[offset:offset + t.numel()].view(t.shape)
+                t.data = buffer[offset : offset + t.numel()].view(t.shape)
                 offset += t.numel()
             buffers.append(buffer)
         self._flat[id(m[0])] = (weakref.ref(m[0]), tuple(buffers))

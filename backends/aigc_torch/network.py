@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from aigc import layers as L
+from aigc import specs as S
 
 from .layers import Crop2d, MaskedDropout, SNConv2d, SNLinear
 
@@ -66,7 +66,7 @@ _FROM_CANONICAL = {
 }
 
 
-def _activation(layer: L.Activation) -> nn.Module:
+def _activation(layer: S.Activation) -> nn.Module:
     if layer.kind == "relu":
         return nn.ReLU()
     if layer.kind == "leaky_relu":
@@ -75,9 +75,9 @@ def _activation(layer: L.Activation) -> nn.Module:
 
 
 class TorchNet:
-    """A `Network` spec as an nn.Module, with canonical names for its tensors."""
+    """A `NetworkSpec` built as an nn.Module, with canonical names for its tensors."""
 
-    def __init__(self, spec: L.Network, device: torch.device):
+    def __init__(self, spec: S.NetworkSpec, device: torch.device):
         self.spec = spec
         self.params: dict[str, torch.Tensor] = {}
         self.states: dict[str, torch.Tensor] = {}
@@ -92,7 +92,7 @@ class TorchNet:
         self.dropouts = [m for m in body if isinstance(m, MaskedDropout)]
         self.device = device
 
-    def _weights(self, i: int, layer: L.Layer, kind: str, prefix: str = "") -> None:
+    def _weights(self, i: int, layer: S.Layer, kind: str, prefix: str = "") -> None:
         """Canonical names of a kernel layer's tensors -> their attribute paths in module i."""
         self.params[f"{i}.kernel"] = f"{prefix}weight"
         self._kinds[f"{i}.kernel"] = kind
@@ -101,21 +101,23 @@ class TorchNet:
         if getattr(layer, "spectral_norm", False):
             self.states[f"{i}.sn_u"] = f"{prefix}sn_u"
 
-    def _module(self, i: int, layer: L.Layer, shape: tuple[int, ...]) -> nn.Module:
-        if isinstance(layer, L.Dense):
+    def _module(self, i: int, layer: S.Layer, shape: tuple[int, ...]) -> nn.Module:
+        if isinstance(layer, S.Dense):
             self._weights(i, layer, "dense_kernel")
             return (SNLinear if layer.spectral_norm else nn.Linear)(shape[0], layer.units, bias=layer.bias)
-        if isinstance(layer, L.Conv2d):
+        if isinstance(layer, S.Conv2d):
             (t, b), (lft, r) = layer.pads(shape)
             symmetric = t == b == lft == r
             cls = SNConv2d if layer.spectral_norm else nn.Conv2d
-            conv = cls(shape[-1], layer.filters, layer.kernel, layer.stride, padding=t if symmetric else 0, bias=layer.bias)
+            conv = cls(
+                shape[-1], layer.filters, layer.kernel, layer.stride, padding=t if symmetric else 0, bias=layer.bias
+            )
             if symmetric:
                 self._weights(i, layer, "conv_kernel")
                 return conv
             self._weights(i, layer, "conv_kernel", prefix="1.")
             return nn.Sequential(nn.ZeroPad2d((lft, r, t, b)), conv)
-        if isinstance(layer, L.ConvTranspose2d):
+        if isinstance(layer, S.ConvTranspose2d):
             (t, b), (lft, r) = layer.crops(shape)
             symmetric = t == b == lft == r
             conv = nn.ConvTranspose2d(
@@ -126,21 +128,21 @@ class TorchNet:
                 return conv
             self._weights(i, layer, "conv_transpose_kernel", prefix="0.")
             return nn.Sequential(conv, Crop2d(t, b, lft, r))
-        if isinstance(layer, L.Embedding):
+        if isinstance(layer, S.Embedding):
             self.params[f"{i}.embeddings"] = "weight"
             return nn.Embedding(layer.num, layer.dim)
-        if isinstance(layer, L.Dropout):
+        if isinstance(layer, S.Dropout):
             return MaskedDropout(layer.rate)
-        if isinstance(layer, L.BatchNorm):
+        if isinstance(layer, S.BatchNorm):
             self.params.update({f"{i}.gamma": "weight", f"{i}.beta": "bias"})
             self.states.update({f"{i}.running_mean": "running_mean", f"{i}.running_var": "running_var"})
             cls = nn.BatchNorm1d if len(shape) == 1 else nn.BatchNorm2d
             return cls(shape[-1], eps=layer.eps, momentum=layer.momentum)
-        if isinstance(layer, L.Activation):
+        if isinstance(layer, S.Activation):
             return _activation(layer)
-        if isinstance(layer, L.Reshape):
+        if isinstance(layer, S.Reshape):
             return Reshape(layer.shape)
-        if isinstance(layer, L.Flatten):
+        if isinstance(layer, S.Flatten):
             return Flatten()
         raise TypeError(f"the torch backend cannot build {type(layer).__name__}")
 

@@ -10,7 +10,7 @@ def mean(x, axis=None):
     return torch.mean(x) if axis is None else torch.mean(x, dim=axis)
 
 
-def sum(x, axis=None):  # noqa: A001 - the ops API mirrors NumPy's names
+def sum(x, axis=None):
     return torch.sum(x) if axis is None else torch.sum(x, dim=axis)
 
 

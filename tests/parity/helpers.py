@@ -6,7 +6,6 @@ import numpy as np
 
 from aigc import config, data, models
 
-
 # Every model in the registry joins the parity suite: GANs that take any data train on a
 # small ring, every other model on the 8x8 digits (images, with labels).
 RING = {"name": "ring8", "size": 2048}

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from aigc import layers as L
+from aigc import specs as S
 
 
-def _activation(layer: L.Activation, x: np.ndarray) -> np.ndarray:
+def _activation(layer: S.Activation, x: np.ndarray) -> np.ndarray:
     if layer.kind == "relu":
         return np.maximum(x, 0.0)
     if layer.kind == "leaky_relu":
@@ -63,7 +63,7 @@ def conv_transpose2d(x: np.ndarray, kernel: np.ndarray, stride: int, crops) -> n
 
 
 def forward(
-    spec: L.Network, weights: dict[str, np.ndarray], x: np.ndarray, training: bool, masks: list | None = None
+    spec: S.NetworkSpec, weights: dict[str, np.ndarray], x: np.ndarray, training: bool, masks: list | None = None
 ) -> tuple[np.ndarray, dict]:
     """Output and the updated state (BatchNorm running statistics, spectral norm's u) in training."""
     w = {k: np.asarray(v, np.float64) for k, v in weights.items()}
@@ -77,18 +77,18 @@ def forward(
             if training:
                 new_state[f"{i}.sn_u"] = u
         bias = w[f"{i}.bias"] if getattr(layer, "bias", False) else 0.0
-        if isinstance(layer, L.Dense):
+        if isinstance(layer, S.Dense):
             h = h @ kernel + bias
-        elif isinstance(layer, L.Conv2d):
+        elif isinstance(layer, S.Conv2d):
             h = conv2d(h, kernel, layer.stride, layer.pads(h.shape[1:])) + bias
-        elif isinstance(layer, L.ConvTranspose2d):
+        elif isinstance(layer, S.ConvTranspose2d):
             h = conv_transpose2d(h, kernel, layer.stride, layer.crops(h.shape[1:])) + bias
-        elif isinstance(layer, L.Embedding):
+        elif isinstance(layer, S.Embedding):
             h = w[f"{i}.embeddings"][np.asarray(x, np.int64)]
-        elif isinstance(layer, L.Dropout):
+        elif isinstance(layer, S.Dropout):
             if training:
                 h = h * masks.pop(0) / (1.0 - layer.rate)
-        elif isinstance(layer, L.BatchNorm):
+        elif isinstance(layer, S.BatchNorm):
             axes = tuple(range(h.ndim - 1))
             if training:
                 mean, var = h.mean(axis=axes), h.var(axis=axes)
@@ -99,11 +99,11 @@ def forward(
             else:
                 mean, var = w[f"{i}.running_mean"], w[f"{i}.running_var"]
             h = (h - mean) / np.sqrt(var + layer.eps) * w[f"{i}.gamma"] + w[f"{i}.beta"]
-        elif isinstance(layer, L.Activation):
+        elif isinstance(layer, S.Activation):
             h = _activation(layer, h)
-        elif isinstance(layer, L.Flatten):
+        elif isinstance(layer, S.Flatten):
             h = h.reshape(len(h), -1)
-        elif isinstance(layer, L.Reshape):
+        elif isinstance(layer, S.Reshape):
             h = h.reshape(len(h), *layer.shape)
         else:
             raise TypeError(type(layer).__name__)

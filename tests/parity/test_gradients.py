@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from aigc import losses
+from aigc.parity.tolerances import GRAD_ATOL, GRAD_RTOL
 from aigc.training.steps import vae_objective
 from aigc.weights import set_weights
 
 from .helpers import build_pair, canonical_grads
 from .test_forward import CASES, _inputs, _weights
-from aigc.parity.tolerances import GRAD_ATOL, GRAD_RTOL
 
 
 def _compare(per_backend: dict[str, dict[str, np.ndarray]]) -> None:
@@ -32,7 +32,8 @@ def test_gan_loss_gradients(pair, loss, g_norm):
         b, ops, G, D = m.backend, m.backend.ops, m.nets["G"], m.nets["D"]
         fake = ops.stop_gradient(G(b.tensor(z), training=True))
         d_loss, _, dg = b.value_and_grad(
-            lambda: (losses.discriminator_loss(ops, loss, D(b.tensor(real), True), D(fake, True)), {}), list(D.params.values())
+            lambda: (losses.discriminator_loss(ops, loss, D(b.tensor(real), True), D(fake, True)), {}),
+            list(D.params.values()),
         )
         g_loss, _, gg = b.value_and_grad(
             lambda: (losses.generator_loss(ops, loss, D(G(b.tensor(z), True), True)), {}), list(G.params.values())
@@ -97,7 +98,7 @@ def test_gradient_penalty_gradients(pair, model, d_norm):
     for name, m in built.items():
         b, D = m.backend, m.nets["D"]
         x = b.tensor(x_hat.astype(np.float32))
-        penalty = lambda: b.value_and_grad(  # noqa: E731
+        penalty = lambda: b.value_and_grad(
             lambda: (losses.gradient_penalty(b, lambda v: D(v, True), x), {}), list(D.params.values())
         )
         gp, _, g = b.compile(penalty, m.cfg["train"]["compile"])()  # as in a training step (tf.function)

@@ -28,8 +28,12 @@ def test_image_metrics_agree(pair):
         set_all(backend, clf.nets, weights)
         f_real, _ = clf.features_and_probabilities(real)
         f_fake, p_fake = clf.features_and_probabilities(fake)
-        results[name] = {"features": f_fake, "fid": fid(f_fake, f_real), "score": classifier_score(p_fake)[0],
-                         **precision_recall(f_real, f_fake)}
+        results[name] = {
+            "features": f_fake,
+            "fid": fid(f_fake, f_real),
+            "score": classifier_score(p_fake)[0],
+            **precision_recall(f_real, f_fake),
+        }
     t, tf = results["torch"], results["tensorflow"]
     np.testing.assert_allclose(t["features"], tf["features"], rtol=FORWARD_RTOL, atol=FORWARD_ATOL)
     assert t["fid"] > 10 * np.trace(np.cov(t["features"], rowvar=False)) * METRIC_RTOL  # far from 0
@@ -40,8 +44,9 @@ def test_image_metrics_agree(pair):
 
 
 def test_vae_likelihoods_agree(tmp_path):
-    run = aigc.train("configs/vae_digits.yaml", out=str(tmp_path), train__steps=100, train__progress=False,
-                     train__eval_images=False)
+    run = aigc.train(
+        "configs/vae_digits.yaml", out=str(tmp_path), train__steps=100, train__progress=False, train__eval_images=False
+    )
     x = data.load({"name": "digits", "split": "test"}, 0).x
     values = {}
     for name in ("torch", "tensorflow"):

@@ -2,15 +2,15 @@
 
 import numpy as np
 
-from aigc import layers as L
 from aigc import losses
+from aigc import specs as S
 from aigc.init import initial_weights
 from aigc.parity.tolerances import GRAD_ATOL, GRAD_RTOL
 from aigc.weights import get_weights, set_weights
 
 from . import reference
 
-CRITIC = L.Network((3,), (L.Dense(4), L.Activation("tanh"), L.Dense(1)))  # smooth: finite differences work
+CRITIC = S.NetworkSpec((3,), (S.Dense(4), S.Activation("tanh"), S.Dense(1)))  # smooth: finite differences work
 
 
 def _penalty64(w: dict[str, np.ndarray], x: np.ndarray) -> float:
@@ -82,7 +82,9 @@ def _normalized_sigma(weights: dict[str, np.ndarray], prefix: str) -> float:
 def test_spectral_norm_is_one_after_power_iterations(pair):
     """Each training call runs one power iteration; after 30 the normalised weight's largest
     singular value is 1 within 1e-2 on both backends, and the two agree."""
-    spec = L.Network((6, 6, 3), (L.Conv2d(8, 3, 2, "same", spectral_norm=True), L.Flatten(), L.Dense(5, spectral_norm=True)))
+    spec = S.NetworkSpec(
+        (6, 6, 3), (S.Conv2d(8, 3, 2, "same", spectral_norm=True), S.Flatten(), S.Dense(5, spectral_norm=True))
+    )
     w = initial_weights(spec, np.random.default_rng(0))
     x = np.random.default_rng(1).normal(size=(4, 6, 6, 3)).astype(np.float32)
     sigmas = {}

@@ -17,7 +17,17 @@ def test_record_in_two_processes_and_compare(tmp_path):
     paths = {}
     for backend in ("torch", "tensorflow"):
         paths[backend] = tmp_path / f"{backend}.safetensors"
-        r = cli("parity", "record", "configs/gan_ring8.yaml", "--backend", backend, "--steps", "20", "-o", str(paths[backend]))
+        r = cli(
+            "parity",
+            "record",
+            "configs/gan_ring8.yaml",
+            "--backend",
+            backend,
+            "--steps",
+            "20",
+            "-o",
+            str(paths[backend]),
+        )
         assert r.returncode == 0, r.stderr
     r = cli("parity", "compare", str(paths["torch"]), str(paths["tensorflow"]))
     assert r.returncode == 0, r.stdout + r.stderr
@@ -26,8 +36,21 @@ def test_record_in_two_processes_and_compare(tmp_path):
 
     # a trace whose run really differs (another learning rate) fails the comparison
     other = tmp_path / "other.safetensors"
-    assert cli("parity", "record", "configs/gan_ring8.yaml", "optim.lr=1e-2", "--backend", "torch", "--steps", "20",
-               "-o", str(other)).returncode == 0
+    assert (
+        cli(
+            "parity",
+            "record",
+            "configs/gan_ring8.yaml",
+            "optim.lr=1e-2",
+            "--backend",
+            "torch",
+            "--steps",
+            "20",
+            "-o",
+            str(other),
+        ).returncode
+        == 0
+    )
     r = cli("parity", "compare", str(paths["torch"]), str(other))
     assert r.returncode == 1 and "FAIL" in r.stdout
 

@@ -6,11 +6,11 @@ import pytest
 
 from aigc import config, models
 from aigc.errors import ConfigError
+from aigc.parity.tolerances import CONTROL_FACTOR, TRAJECTORY_LOSS_ATOL, TRAJECTORY_LOSS_RTOL, TRAJECTORY_WEIGHT_ATOL
+from aigc.parity.trace import perturb_every_ulp
 from aigc.training.loop import feed_for
 
 from .helpers import build_pair, tiny_raw
-from aigc.parity.tolerances import CONTROL_FACTOR, TRAJECTORY_LOSS_ATOL, TRAJECTORY_LOSS_RTOL, TRAJECTORY_WEIGHT_ATOL
-from aigc.parity.trace import perturb_every_ulp
 
 STEPS = 20
 
@@ -41,7 +41,13 @@ VARIANTS = {
         "lsgan_ema": {"model.loss": "least_squares", "model.ema": 0.9},
         # D's dropout keep-masks are drawn by the core: both backends drop the same units.
         "d_dropout": {"model.d_dropout": 0.3, "model.d_norm": "none"},
-        "d_dropout_gp": {"model.d_dropout": 0.3, "model.d_norm": "none", "model.loss": "wasserstein", "model.gp_weight": 10.0, "model.n_critic": 2},
+        "d_dropout_gp": {
+            "model.d_dropout": 0.3,
+            "model.d_norm": "none",
+            "model.loss": "wasserstein",
+            "model.gp_weight": 10.0,
+            "model.n_critic": 2,
+        },
     },
     "vae": {"bn": {"model.norm": "batchnorm"}, "gaussian_beta4": {"model.likelihood": "gaussian", "model.beta": 4.0}},
 }
@@ -114,7 +120,9 @@ def test_hinge_bias_gradient_is_zero(pair):
         b, D = m.backend, m.nets["D"]
         fake = b.ops.stop_gradient(m.nets["G"](b.tensor(z), True))
         real_logits, fake_logits = D(b.tensor(x), True), D(fake, True)
-        assert np.all(np.abs(b.numpy(real_logits)) < 1) and np.all(np.abs(b.numpy(fake_logits)) < 1)  # all margins active
+        assert np.all(np.abs(b.numpy(real_logits)) < 1) and np.all(
+            np.abs(b.numpy(fake_logits)) < 1
+        )  # all margins active
         keys = [k for k in D.params if k.endswith("bias")]
         _, _, grads = b.value_and_grad(
             lambda: (losses.discriminator_loss(b.ops, "hinge", D(b.tensor(x), True), D(fake, True)), {}),

@@ -1,6 +1,6 @@
 """Neutral layer specs: what a network is, independent of any framework.
 
-A backend turns a `Network` into a native module (`torch.nn.Module`, `keras.Model`).
+A backend turns a `NetworkSpec` into a native module (`torch.nn.Module`, `keras.Model`).
 Every default that differs between frameworks (BatchNorm momentum and epsilon, the
 LeakyReLU slope, the kernel layout) is pinned here, never left to a framework.
 
@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Union
-
 
 Pads = tuple[tuple[int, int], tuple[int, int]]  # ((top, bottom), (left, right))
 
@@ -65,7 +63,7 @@ class Conv2d:
     filters: int
     kernel: int
     stride: int = 1
-    padding: Union[int, str] = 0
+    padding: int | str = 0
     bias: bool = True
     spectral_norm: bool = False
 
@@ -82,7 +80,7 @@ class ConvTranspose2d:
     filters: int
     kernel: int
     stride: int = 1
-    padding: Union[int, str] = 0
+    padding: int | str = 0
     bias: bool = True
 
     def crops(self, shape: tuple[int, ...]) -> Pads:
@@ -100,7 +98,7 @@ class Embedding:
 @dataclass(frozen=True)
 class Dropout:
     """Zeroes units with probability `rate` in training; the keep-masks are inputs drawn by
-    the core's generator (see `Network.dropout_shapes`), so both backends drop the same units."""
+    the core's generator (see `NetworkSpec.dropout_shapes`), so both backends drop the same units."""
 
     rate: float
 
@@ -134,7 +132,7 @@ class Flatten:
     pass
 
 
-Layer = Union[Dense, Conv2d, ConvTranspose2d, BatchNorm, Activation, Reshape, Flatten, Embedding, Dropout]
+Layer = Dense | Conv2d | ConvTranspose2d | BatchNorm | Activation | Reshape | Flatten | Embedding | Dropout
 
 
 @dataclass(frozen=True)
@@ -149,7 +147,7 @@ class Param:
 
 
 @dataclass(frozen=True)
-class Network:
+class NetworkSpec:
     """A feed-forward stack of layers applied to per-sample inputs of `input_shape`."""
 
     input_shape: tuple[int, ...]

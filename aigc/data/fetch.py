@@ -19,8 +19,8 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..errors import DatasetError
 
@@ -57,8 +57,10 @@ def verified(path: Path, checksum: str) -> Path:
     except OSError as exc:
         raise DatasetError(f"cannot read {path} ({exc.strerror or exc})") from None
     if got != checksum.lower():
-        raise DatasetError(f"{path}: wrong {name} checksum (expected {checksum}, got {got}): the file is corrupt "
-                           "or incomplete and was not used; delete it to download it again")
+        raise DatasetError(
+            f"{path}: wrong {name} checksum (expected {checksum}, got {got}): the file is corrupt "
+            "or incomplete and was not used; delete it to download it again"
+        )
     return path
 
 
@@ -77,8 +79,10 @@ def fetch(dataset: str, filename: str, checksum: str, mirrors: Sequence[str], ro
             return _download(source, path, checksum)
         except _Failed as failure:
             failures.append(f"{source} ({failure})")
-    raise DatasetError(f"cannot download {dataset}/{filename} from {' or '.join(failures)}; offline? "
-                       f"set AIGC_DATA_DIR to a folder holding {dataset}/{filename}")
+    raise DatasetError(
+        f"cannot download {dataset}/{filename} from {' or '.join(failures)}; offline? "
+        f"set AIGC_DATA_DIR to a folder holding {dataset}/{filename}"
+    )
 
 
 class _Failed(Exception):
@@ -90,10 +94,11 @@ def _download(source: str, path: Path, checksum: str) -> Path:
     checksum matches, delete it otherwise."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        part = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False)
+        part = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False)  # noqa: SIM115 - closed below, renamed or deleted
     except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
-        raise DatasetError(f"cannot write {path} ({getattr(exc, 'strerror', None) or exc}); "
-                           "set data.root to a writable folder") from None
+        raise DatasetError(
+            f"cannot write {path} ({getattr(exc, 'strerror', None) or exc}); set data.root to a writable folder"
+        ) from None
     h = hashlib.new(algorithm(checksum))
     print(f"aigc: downloading {source}", file=sys.stderr)
     try:

@@ -8,12 +8,12 @@ Images stay in [0, 1]: each model maps them to the range of its output
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from ..config import Field, Schema
 from ..errors import ConfigError
+from ..schema import Field, Schema
 from . import binarize
 from .cifar import load_cifar10
 from .mnist import load_mnist
@@ -28,11 +28,16 @@ LOADERS: dict[str, Callable[[str, str, str], tuple[np.ndarray, np.ndarray]]] = {
 SCHEMA: Schema = {
     "split": Field(str, "train", choices=("train", "test"), help="which split of the dataset"),
     "subset": Field(int, 0, minimum=0, help="0: the whole split; N: its first N examples"),
-    "binarize": Field(str, "none", choices=("none", "static", "dynamic"),
-                      help="static: one fixed Bernoulli draw; dynamic: a fresh draw for every batch"),
+    "binarize": Field(
+        str,
+        "none",
+        choices=("none", "static", "dynamic"),
+        help="static: one fixed Bernoulli draw; dynamic: a fresh draw for every batch",
+    ),
     "root": Field(str, "", help="data directory; empty: $AIGC_DATA_DIR, else ~/.cache/aigc"),
-    "url": Field(str, "", help="base URL of a mirror holding <dataset>/<file>; empty: $AIGC_DATA_URL, else the "
-                               "canonical sources"),
+    "url": Field(
+        str, "", help="base URL of a mirror holding <dataset>/<file>; empty: $AIGC_DATA_URL, else the canonical sources"
+    ),
 }
 
 
@@ -42,8 +47,9 @@ def load_images(name: str, cfg: dict) -> tuple[np.ndarray, np.ndarray]:
     images, labels = LOADERS[name](cfg["split"], cfg["root"], cfg["url"])
     if cfg["subset"]:
         if cfg["subset"] > len(images):
-            raise ConfigError(f"data.subset: {cfg['subset']} exceeds the {len(images)} examples of {name} "
-                              f"split={cfg['split']}")
+            raise ConfigError(
+                f"data.subset: {cfg['subset']} exceeds the {len(images)} examples of {name} split={cfg['split']}"
+            )
         images, labels = images[: cfg["subset"]], labels[: cfg["subset"]]
     x = images.astype(np.float32) / np.float32(255)
     if cfg["binarize"] == "static":

@@ -6,13 +6,14 @@ gradients and in-place updates, and does all GAN/VAE math itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from importlib import metadata
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
 from .errors import BackendUnavailable
-from .layers import Network
+from .specs import NetworkSpec
 
 ENTRY_POINT_GROUP = "aigc.backends"
 INSTALL_HINTS = {
@@ -42,10 +43,10 @@ class Ops(Protocol):
     def stop_gradient(self, x: Tensor) -> Tensor: ...
 
 
-class Net(Protocol):
-    """A native network built from a `Network` spec."""
+class BuiltNetwork(Protocol):
+    """A native network built from a `NetworkSpec`: what `Backend.build` returns."""
 
-    spec: Network
+    spec: NetworkSpec
     native: Any  # the torch.nn.Module / keras.Model, for users who drop down to the framework
     params: dict[str, Var]  # trainable tensors, canonical names, native layout
     states: dict[str, Var]  # non-trainable tensors (BatchNorm running statistics)
@@ -53,6 +54,7 @@ class Net(Protocol):
     def __call__(self, x: Tensor, training: bool, masks: list | None = None) -> Tensor:
         """`masks`: the keep-masks of the spec's Dropout layers (`spec.dropout_shapes()`)."""
         ...
+
     def to_canonical(self, name: str, value: Tensor) -> np.ndarray: ...
     def from_canonical(self, name: str, array: np.ndarray) -> Tensor: ...
 
@@ -62,7 +64,7 @@ class Backend(Protocol):
     ops: Ops
     device: str
 
-    def build(self, spec: Network) -> Net: ...
+    def build(self, spec: NetworkSpec) -> BuiltNetwork: ...
     def value_and_grad(
         self, loss_fn: Callable[[], tuple[Tensor, dict]], params: Sequence[Var]
     ) -> tuple[Tensor, dict, list[Tensor]]: ...
@@ -74,9 +76,11 @@ class Backend(Protocol):
         The same numbers as `value_and_grad(lambda: loss_fn(fn()), params)`, with fn run
         once: a GAN step judges G(z) in D's update and differentiates it in G's."""
         ...
+
     def input_gradient(self, fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
         """d sum(fn(x)) / dx, itself differentiable (for WGAN-GP's gradient penalty)."""
         ...
+
     def compile(self, fn: Callable, mode: str) -> Callable: ...
     def tensor(self, array: np.ndarray) -> Tensor: ...
     def numpy(self, value: Tensor) -> np.ndarray: ...
