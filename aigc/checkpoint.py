@@ -242,8 +242,11 @@ def _is_int(v: object, minimum: int = 0) -> bool:
 
 
 def _metadata_problem(ckpt: Checkpoint, tensors: dict[str, np.ndarray]) -> str | None:
-    """What is wrong with metadata that parsed (types and ranges), or None. The config is
-    checked by config.validate where it is used; tensors' shapes by the model that loads them."""
+    """What is wrong with metadata that parsed (types, ranges, a config that validates), or
+    None; tensors' shapes are checked by the model that loads them."""
+    from .config import validate
+    from .errors import ConfigError
+
     for name, a in tensors.items():
         if a.dtype != np.float32:
             return f"tensor {excerpt(name)} is {a.dtype}, aigc checkpoints hold float32 only"
@@ -251,6 +254,10 @@ def _metadata_problem(ckpt: Checkpoint, tensors: dict[str, np.ndarray]) -> str |
         return "it holds no weights"
     if not isinstance(ckpt.config, dict):
         return f"its config is {type(ckpt.config).__name__}, not a mapping"
+    try:  # the backend that wrote it need not be installed here: another one may load it
+        validate({k: v for k, v in ckpt.config.items() if k != "backend"})
+    except ConfigError as exc:
+        return f"its config does not validate ({excerpt(str(exc), 160)[1:-1]})"
     shape = ckpt.sample_shape
     if not (isinstance(shape, list) and 1 <= len(shape) <= 3 and all(_is_int(v, 1) and v <= 1 << 20 for v in shape)):
         return f"sample_shape {excerpt(shape)} is not 1 to 3 positive integers"

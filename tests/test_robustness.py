@@ -302,8 +302,6 @@ def test_resume_refuses_a_checkpoint_with_bad_metadata(tmp_path, trained):
     load, and the directory's fallback skips such a newest file for the good one beside it."""
     good = checkpoint.files(trained / "checkpoint")[0]
     for name, path in hostile_checkpoints(good, tmp_path).items():
-        if name in ("config invalid",):  # validated where it is used (a ConfigError naming the key)
-            continue
         with pytest.raises(CheckpointError):
             ckpt = checkpoint.load(path)
             import aigc
