@@ -54,6 +54,10 @@ class Model:
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         raise NotImplementedError
 
+    def finish_training(self, rng: np.random.Generator) -> None:
+        """Called once after the last training step, before the final checkpoint (e.g. a GAN's
+        precise BatchNorm statistics); `rng` is its own generator, not the training one."""
+
     # -- shared ----------------------------------------------------------------------
     @property
     def data_range(self) -> tuple[float, float] | None:

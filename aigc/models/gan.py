@@ -10,6 +10,7 @@ Optional parts, all chosen by the architecture or the config:
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -18,6 +19,7 @@ from .. import dropout
 from ..losses import GAN_LOSSES
 from ..optim import Adam
 from ..schema import Field, Schema
+from ..specs import BatchNorm
 from ..training.steps import GANParts, GANSettings, d_calls, gan_step
 from ..weights import get_weights, set_weights
 from .base import Model
@@ -34,6 +36,15 @@ GAN_OPTIONS: Schema = {
     "gp_weight": Field(float, 0.0, minimum=0.0, help="WGAN-GP gradient penalty weight (10 in the paper); 0 = off"),
     "ema": Field(
         float, 0.0, minimum=0.0, below=1.0, help="decay of the generator's weight average used for sampling; 0 = off"
+    ),
+    "precise_bn": Field(
+        int,
+        0,
+        minimum=0,
+        maximum=10**6,
+        help="after the last step, re-estimate the sampling generator's BatchNorm statistics with its final weights "
+        "(training-mode passes of this many fresh samples until the running averages' old values weigh < 1e-4); "
+        "0 = sample with the running averages of the last batches",
     ),
 }
 
@@ -106,6 +117,28 @@ class GAN(Model):
         if keep is not None:
             inputs["d_keep"] = keep
         return inputs
+
+    def finish_training(self, rng: np.random.Generator) -> None:
+        """Precise BatchNorm (`precise_bn`; Wu & Johnson, 2021): the running statistics are an
+        average over the last few batches, and a generator can be so sensitive to them that
+        that average's noise moves its samples off the modes (gan_ring8 at data.scale 3: 65%
+        high quality with the running averages, 95% with the population's). Training-mode
+        passes of fresh noise through the sampling generator, weights frozen, replace them."""
+        n = self.cfg["model"]["precise_bn"]
+        suffix = "_ema" if self.settings.ema_decay else ""
+        norms = [
+            layer for name in self.generator_nets for layer in self.specs[name].layers if isinstance(layer, BatchNorm)
+        ]
+        if not n or not norms:
+            return
+        m = min(layer.momentum for layer in norms)
+        passes = 1 if m >= 1.0 else math.ceil(math.log(1e-4) / math.log1p(-m)) if m > 0 else 0
+        t = self.backend.tensor
+        for _ in range(passes):
+            z = rng.standard_normal((n, self.latent_dim), dtype=np.float32)
+            labels = self.sample_labels(n, None)
+            y = None if labels is None else t(np.asarray(labels, np.int64))
+            self.with_labels(f"G{suffix}", f"G_label{suffix}", t(z), y, training=True)
 
     # -- the networks, with labels where the model is conditional ----------------------------
     def _generate(self, z, labels, training: bool):

@@ -31,6 +31,7 @@ from ..plots import save_samples
 from .feed import Feed
 
 MAX_ROLLBACKS = 3
+FINISH_STREAM = 0xF1  # seeds finish_training()'s generator beside the run's seed
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal number, as a shell reports it
 RESUME_MUST_MATCH = ("seed", "model", "data", "optim")
 RESUME_MAY_DIFFER = ("data.root", "data.url")  # where the (checksummed) files come from
@@ -342,6 +343,8 @@ def _steps(
             log.note(f"aigc: {model.backend.name} now uses {revised}")
         losses = _step(model, *batches.next_labeled(), rng, tcfg["batch_size"])
         at.step += 1
+        if at.step == steps:  # its own generator: the training draws stay as they were
+            model.finish_training(np.random.default_rng([cfg["seed"], FINISH_STREAM]))
         stopping = bool(received)  # read once: a signal arriving later in this step waits for the next
         due = at.step == steps or stopping or bool(every and at.step % every == 0)
         state = snapshot(model, cfg, at.step, rng, batches) if due else None
