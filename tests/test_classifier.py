@@ -61,10 +61,12 @@ def test_datasets_without_labels_have_no_classifier():
 
 
 @pytest.mark.slow
-def test_mnist_classifier_reaches_99_percent(tmp_path):
-    """`aigc classifier train mnist` with its defaults (6 epochs, shifts of up to 1 pixel,
-    torch): test accuracy >= 99% (measured 99.37%; about 5 min on one CPU core)."""
+def test_mnist_classifier_recipe_learns_in_one_epoch(tmp_path):
+    """`aigc classifier train mnist`'s recipe (shifts of up to 1 pixel, torch) shortened to one
+    epoch, its learning rate decaying over that epoch: test accuracy >= 97.5% (measured 98.12%;
+    the full 6 epochs reach 99.37%, docs/metrics.md, a 5-minute run kept out of CI)."""
     if not os.environ.get("AIGC_DATA_DIR"):
         pytest.skip("set AIGC_DATA_DIR to a folder with mnist/ (README, Datasets)")
-    _, info = classifier_store.train_and_save(backends.get("torch"), "mnist", tmp_path, progress=False)
-    assert info["test_accuracy"] >= 0.99, info
+    recipe = Recipe(epochs=1)
+    _, info = classifier_store.train_and_save(backends.get("torch"), "mnist", tmp_path, recipe=recipe, progress=False)
+    assert info["test_accuracy"] >= 0.975, info

@@ -1,4 +1,4 @@
-"""Every shipped image config trains on both backends: 200 steps on MNIST without a
+"""Every shipped image config trains on both backends: 200 steps (WGAN-GP 80) on MNIST without a
 non-finite loss, at a small batch so the whole set stays within CI's budget."""
 
 import json
@@ -16,6 +16,9 @@ CONFIGS = sorted(
     p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*.yaml") if "mnist" in p.name or "tutorials" in p.parts
 )
 STEPS = 200
+# WGAN-GP's step is 5 critic updates with a double backward pass: 80 steps already darken
+# its samples (measured: mean brightness 0.20 at 80 steps, torch) at 2/5 of the time.
+STEPS_FOR = {"wgan_gp_mnist.yaml": 80}
 
 
 @pytest.mark.slow
@@ -23,11 +26,12 @@ STEPS = 200
 @pytest.mark.parametrize("config", CONFIGS)
 def test_config_trains(tmp_path, monkeypatch, config, backend):
     monkeypatch.setenv("AIGC_DATA_DIR", str(shared_datasets()))
+    steps = STEPS_FOR.get(config, STEPS)
     run = api.train(
         ROOT / config,
         f"backend={backend}",
         f"out={tmp_path}",
-        f"train.steps={STEPS}",
+        f"train.steps={steps}",
         "train.batch_size=8",
         "train.log_every=1",
         "train.checkpoint_every=0",
@@ -36,7 +40,7 @@ def test_config_trains(tmp_path, monkeypatch, config, backend):
         "data.subset=1000",
     )
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    assert len(rows) == STEPS
+    assert len(rows) == steps
     losses = np.array([[v for k, v in r.items() if k != "step"] for r in rows])
     assert np.isfinite(losses).all()
     if run.model.family == "vae":  # a VAE's loss falls measurably within 200 small steps
