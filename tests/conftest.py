@@ -72,3 +72,18 @@ def devices(pytestconfig) -> dict[str, str]:
 def pair(devices):
     """Both backends, each on its parity device, determinism on: {"torch": ..., "tensorflow": ...}."""
     return {name: _get(name, devices[name]) for name in BACKENDS}
+
+
+RING8_SEEDS = [0, 1, 2]
+RING8_REDUCED = ["train.steps=3000"]  # a quarter of the config's 12,000 steps (its schedule ends there too)
+
+
+@pytest.fixture(scope="session")
+def ring8_runs(tmp_path_factory) -> dict[str, list[dict]]:
+    """gan_ring8's recipe shortened to 3,000 steps, seeds 0-2 on each backend: the final
+    evaluations, shared by the behaviour test (the backends agree) and the quality test (the
+    recipe still reaches its reduced figures), so CI trains the ring once per seed."""
+    from aigc.parity.behaviour import run_seeds
+
+    out = tmp_path_factory.mktemp("ring8")
+    return {b: run_seeds("configs/gan_ring8.yaml", b, RING8_SEEDS, RING8_REDUCED, out=str(out / b)) for b in BACKENDS}

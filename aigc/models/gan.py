@@ -123,7 +123,10 @@ class GAN(Model):
         average over the last few batches, and a generator can be so sensitive to them that
         that average's noise moves its samples off the modes (gan_ring8 at data.scale 3: 65%
         high quality with the running averages, 95% with the population's). Training-mode
-        passes of fresh noise through the sampling generator, weights frozen, replace them."""
+        passes of fresh noise through the sampling generator, weights frozen, replace them.
+        They start from BatchNorm's initial values (mean 0, variance 1), not from the running
+        averages, so the result depends on the final weights alone: a run resumed from a
+        checkpoint written by an earlier finish ends with the same statistics as a straight one."""
         n = self.cfg["model"]["precise_bn"]
         suffix = "_ema" if self.settings.ema_decay else ""
         norms = [
@@ -134,6 +137,12 @@ class GAN(Model):
         m = min(layer.momentum for layer in norms)
         passes = 1 if m >= 1.0 else math.ceil(math.log(1e-4) / math.log1p(-m)) if m > 0 else 0
         t = self.backend.tensor
+        for name in self.generator_nets:
+            states = self.nets[f"{name}{suffix}"].states
+            for key, var in states.items():
+                if key.endswith((".running_mean", ".running_var")):
+                    initial = np.zeros if key.endswith("mean") else np.ones
+                    self.backend.assign(var, t(initial(tuple(var.shape), np.float32)))
         for _ in range(passes):
             z = rng.standard_normal((n, self.latent_dim), dtype=np.float32)
             labels = self.sample_labels(n, None)

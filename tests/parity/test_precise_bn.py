@@ -50,3 +50,18 @@ def test_precise_bn_off_or_without_batchnorm_changes_nothing(pair):
         m.finish_training(np.random.default_rng(0))
         after = get_weights(m.backend, m.nets["G"])
         assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_precise_bn_depends_on_the_final_weights_alone(pair):
+    """Resume-safety: the statistics start from BatchNorm's initial values, so whatever the
+    running averages were before (here: a first finish's result), the same weights and noise
+    give bit-identical statistics."""
+    built, _ = build_pair({"torch": pair["torch"]}, "mlp_gan", **{"model.g_norm": "batchnorm", "model.precise_bn": 512})
+    m = built["torch"]
+    m.finish_training(np.random.default_rng([0, 0xF1]))
+    first = _stats(m, "G")
+    w = get_weights(m.backend, m.nets["G"])
+    set_weights(m.backend, m.nets["G"], {k: (v + 0.5 if "running" in k else v) for k, v in w.items()})
+    m.finish_training(np.random.default_rng([0, 0xF1]))
+    again = _stats(m, "G")
+    assert all(np.array_equal(first[k], again[k]) for k in first)
