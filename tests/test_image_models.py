@@ -63,12 +63,12 @@ def test_architectures_fit_mnist_and_cifar(model, shape):
     from aigc import config, models
 
     cfg = config.load({"model": {"name": model}, "data": {"name": "digits"}})
-    specs = models.REGISTRY[model].architecture(cfg["model"], shape, "images")
+    specs = models.REGISTRY[model].architecture(cfg.model, shape, "images")
     out = specs["G"] if "G" in specs else specs["Dec"]
     judge = specs["D"] if "D" in specs else specs["E"]
     assert out.output_shape == shape
     assert judge.input_shape == shape[:2] + (shape[2] + ("D_label" in specs or "E_label" in specs),)
-    assert judge.output_shape == ((1,) if "D" in specs else (2 * cfg["model"]["latent_dim"],))
+    assert judge.output_shape == ((1,) if "D" in specs else (2 * cfg.model.latent_dim,))
     for name in ("D_label", "E_label"):
         if name in specs:
             assert specs[name].output_shape == shape[:2] + (1,)

@@ -63,13 +63,13 @@ class GAN(Model):
 
     @property
     def settings(self) -> GANSettings:
-        m = self.cfg["model"]
+        m = self.cfg.model
         return GANSettings(
-            loss=m["loss"],
-            pack=m.get("pack", 1),
-            n_critic=m["n_critic"],
-            gp_weight=m["gp_weight"],
-            ema_decay=float(np.float32(m["ema"])),  # exactly a float32: the same constant on both backends
+            loss=m.loss,
+            pack=getattr(m, "pack", 1),
+            n_critic=m.n_critic,
+            gp_weight=m.gp_weight,
+            ema_decay=float(np.float32(m.ema)),  # exactly a float32: the same constant on both backends
         )
 
     @property
@@ -82,7 +82,7 @@ class GAN(Model):
 
     @property
     def batch_multiple(self) -> int:
-        return self.cfg["model"]["n_critic"]
+        return self.cfg.model.n_critic
 
     @property
     def data_range(self):
@@ -90,7 +90,7 @@ class GAN(Model):
 
     def build_optimizers(self) -> dict[str, Adam]:
         # The discriminator steps n_critic times per training step: its schedule counts those.
-        d_adam = replace(self.adam, total_steps=self.adam.total_steps * self.cfg["model"]["n_critic"])
+        d_adam = replace(self.adam, total_steps=self.adam.total_steps * self.cfg.model.n_critic)
         nets = lambda names: {n: self.nets[n] for n in names if n in self.nets}
         return {
             "G": Adam(self.backend, nets(GENERATOR_NETS), self.adam),
@@ -106,7 +106,7 @@ class GAN(Model):
 
     @property
     def latent_dim(self) -> int:
-        return self.cfg["model"]["latent_dim"]
+        return self.cfg.model.latent_dim
 
     def random_inputs(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         inputs = {"z": rng.standard_normal((n, self.latent_dim), dtype=np.float32)}
@@ -124,7 +124,7 @@ class GAN(Model):
         that average's noise moves its samples off the modes (gan_ring8 at data.scale 3: 65%
         high quality with the running averages, 95% with the population's). Training-mode
         passes of fresh noise through the sampling generator, weights frozen, replace them."""
-        n = self.cfg["model"]["precise_bn"]
+        n = self.cfg.model.precise_bn
         suffix = "_ema" if self.settings.ema_decay else ""
         norms = [
             layer for name in self.generator_nets for layer in self.specs[name].layers if isinstance(layer, BatchNorm)

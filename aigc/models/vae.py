@@ -32,14 +32,14 @@ class VAE(Model):
 
     @property
     def latent_dim(self) -> int:
-        return self.cfg["model"]["latent_dim"]
+        return self.cfg.model.latent_dim
 
     def random_inputs(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         return {"eps": rng.standard_normal((n, self.latent_dim), dtype=np.float32)}
 
     def _loss_args(self) -> tuple:
-        m = self.cfg["model"]
-        return (m["beta"], m["likelihood"], m["std"])
+        m = self.cfg.model
+        return (m.beta, m.likelihood, m.std)
 
     def _encode(self, x, labels, training: bool):
         return self.with_labels("E", "E_label", x, labels, training)
@@ -54,7 +54,7 @@ class VAE(Model):
 
     def _labels(self, labels, n: int):
         if self.conditional and labels is None:
-            raise ValueError(f"{self.cfg['model']['name']} is class-conditional: pass the labels")
+            raise ValueError(f"{self.cfg.model.name} is class-conditional: pass the labels")
         return None if labels is None or not self.conditional else self.backend.tensor(np.asarray(labels[:n], np.int64))
 
     def negative_elbo(
@@ -96,7 +96,7 @@ class VAE(Model):
         (`aigc.metrics.likelihood`); a lower bound on log p(x), so at most the negative ELBO."""
         _, likelihood, std = self._loss_args()
         if self.conditional and labels is None:
-            raise ValueError(f"{self.cfg['model']['name']} is class-conditional: pass the labels")
+            raise ValueError(f"{self.cfg.model.name} is class-conditional: pass the labels")
         labels = labels if self.conditional else None
         return iwae_nll(
             self.backend, self._encode, self._decode, self.to_model_range(x), likelihood, std, k, seed, labels, rows
@@ -106,7 +106,7 @@ class VAE(Model):
         """The decoder's mean for latent codes z, in the data's range."""
         ops, t = self.backend.ops, self.backend.tensor
         out = self._decode(t(np.asarray(z, np.float32)), self._labels(labels, len(z)), training=False)
-        if self.cfg["model"]["likelihood"] == "bernoulli":
+        if self.cfg.model.likelihood == "bernoulli":
             out = ops.sigmoid(out)
         return self.from_model_range(self.backend.numpy(out))
 

@@ -101,7 +101,7 @@ def test_gradient_penalty_gradients(pair, model, d_norm):
         penalty = lambda: b.value_and_grad(
             lambda: (losses.gradient_penalty(b, lambda v: D(v, True), x), {}), list(D.params.values())
         )
-        gp, _, g = b.compile(penalty, m.cfg["train"]["compile"])()  # as in a training step (tf.function)
+        gp, _, g = b.compile(penalty, m.cfg.train.compile)()  # as in a training step (tf.function)
         grads[name] = canonical_grads(m, ["D"], g)
         values[name] = float(b.numpy(gp))
     assert values["torch"] > 1e-3  # a penalty, not a vanishing one
