@@ -51,8 +51,8 @@ class Model:
         """The step's random arrays (noise, epsilon), drawn from the core's generator."""
         raise NotImplementedError
 
-    def step_fn(self):
-        """The un-compiled step: (batch, **random_inputs) -> dict of scalar tensors."""
+    def step(self, batch: Tensor, **inputs: Tensor) -> dict[str, Tensor]:
+        """One training step, un-compiled: (batch, **random_inputs, [labels]) -> scalar tensors."""
         raise NotImplementedError
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
@@ -134,9 +134,9 @@ class Model:
         return 1
 
     def compiled_step(self) -> Callable[..., dict[str, Tensor]]:
-        """The step compiled as `train.compile` says: (batch tensor, **input tensors)."""
+        """`step` compiled as `train.compile` says: (batch tensor, **input tensors)."""
         if self._compiled is None:
-            self._compiled = self.backend.compile(self.step_fn(), self.cfg.train.compile)
+            self._compiled = self.backend.compile(self.step, self.cfg.train.compile)
         return self._compiled
 
     def train_step(

@@ -5,7 +5,6 @@ import pytest
 
 from aigc import losses
 from aigc.parity.tolerances import GRAD_ATOL, GRAD_RTOL
-from aigc.training.steps import vae_objective
 from aigc.weights import set_weights
 
 from .helpers import build_pair, canonical_grads
@@ -55,7 +54,7 @@ def test_vae_loss_gradients(pair, beta):
     for name, m in built.items():
         b = m.backend
         loss, aux, g = b.value_and_grad(
-            lambda: vae_objective(b, m._encode, m._decode, b.tensor(x), b.tensor(eps), beta, "bernoulli", 1.0, True),
+            lambda: m.objective(b.tensor(x), b.tensor(eps), beta, training=True),
             m.optimizers["VAE"].params,
         )
         grads[name] = canonical_grads(m, ["E", "Dec"], g)
