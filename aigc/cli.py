@@ -26,7 +26,7 @@ def _train(args: argparse.Namespace) -> int:
         print(f"aigc: {exc.message(shlex.join(['aigc', 'train', args.config, *kept, 'resume=true']))}", file=sys.stderr)
         return exc.exit_code
     speed = f" ({run.steps_per_s:.1f} steps/s)" if run.steps_per_s else ""
-    print(f"trained {run.step} steps on {cfg['backend']}{speed}: {json.dumps(run.metrics)}")
+    print(f"trained {run.step} steps on {cfg.backend}{speed}: {json.dumps(run.metrics)}")
     if run.evaluation:
         print(f"evaluation: {json.dumps(run.evaluation)}")
     print(f"wrote {run.out}/checkpoint, {run.out}/samples.png, {run.out}/metrics.jsonl")
@@ -44,9 +44,9 @@ def _labels(text: str | None, model, n: int):
 
     if not model.conditional:
         if text is not None:
-            raise ConfigError(f"--labels: {model.cfg['model']['name']} is not class-conditional")
+            raise ConfigError(f"--labels: {model.cfg.model.name} is not class-conditional")
         return None, None
-    k = model.cfg["model"]["num_classes"]
+    k = model.cfg.model.num_classes
     if text is None:
         per_class = math.ceil(n / k)
         return class_rows(k, per_class)[:n], per_class
@@ -98,8 +98,8 @@ def _checkpoint_for(args: argparse.Namespace, n: int, option: str):
     from . import checkpoint, config, limits
 
     ckpt = checkpoint.load(args.checkpoint)
-    cfg = config.validate(ckpt.config)
-    limits.check_samples(cfg, n or cfg["train"]["eval_samples"], option)
+    cfg = config.Config.from_dict(ckpt.config)
+    limits.check_samples(cfg, n or cfg.train.eval_samples, option)
     return ckpt
 
 
@@ -141,8 +141,8 @@ def _eval(args: argparse.Namespace) -> int:
         raise ConfigError(f"--classifier-dir {excerpt(args.classifier_dir)}: contains a NUL byte")
     model = load(_checkpoint_for(args, args.n, "--n"), backend=args.backend, device=args.device, threads=args.threads)
     cfg = model.cfg
-    held_out = data.held_out(cfg["data"], cfg["seed"]) or data.load(cfg["data"], cfg["seed"])
-    n = args.n or cfg["train"]["eval_samples"]
+    held_out = data.held_out(cfg.data, cfg.seed) or data.load(cfg.data, cfg.seed)
+    n = args.n or cfg.train.eval_samples
     results = evaluate(
         model,
         held_out,

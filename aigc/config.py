@@ -1,12 +1,16 @@
-"""YAML configs: strict schema, command-line overrides, one-line errors.
+"""YAML configs: strict schema, command-line overrides, one-line errors, a typed form.
 
-A config is a plain nested dict. Every key is declared here (or by the model / dataset
-it selects); anything else is an error that names the key and the allowed values.
+Every key is declared here (or by the model / dataset it selects); anything else is an error
+that names the key and the allowed values. `validate` turns a raw nested dict into the
+resolved one (every key checked, every default filled in, in the schemas' order): the plain
+form that checkpoints and config.yaml store. `load` returns that config's typed form, a
+frozen `Config` read as `cfg.model.n_critic`; `Config.to_dict()` gives the plain form back.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -15,7 +19,7 @@ import yaml
 
 from . import backends, data, models, threads
 from .errors import ConfigError, excerpt
-from .schema import Field, Schema, check_section, key_text, named_section
+from .schema import Field, Schema, Section, check_section, key_text, named_schema, named_section, typed
 
 MAX_IWAE_K = 100_000  # importance samples per example (Burda et al. use 5,000)
 
@@ -165,8 +169,65 @@ def read_yaml(path: str | Path) -> Any:
         raise ConfigError(f"{excerpt(str(path))}: not valid YAML ({first[:160]})") from None
 
 
-def load(source: str | Path | dict, overrides: list[str] | None = None, **kwargs: Any) -> dict:
-    """Read (if a path), apply `KEY=VALUE` overrides and keyword overrides, validate."""
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """A resolved config in its typed form: the top-level keys, then one frozen section each.
+
+    The sections are dataclasses generated from their schemas (`aigc.schema.section_type`),
+    so their fields are the keys `validate` checks, with the types it checks; `model` and
+    `data` are the classes of the model and dataset they name (`cfg.model.n_critic` exists
+    for a GAN, `cfg.model.beta` for a VAE). Build one with `load` or `Config.from_dict`;
+    `to_dict()` is the plain dict (checkpoints, config.yaml); `replace` derives a changed,
+    checked copy."""
+
+    backend: str
+    seed: int
+    device: str
+    out: str
+    resume: bool
+    model: Section
+    data: Section
+    train: Section
+    optim: Section
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> Config:
+        """A config dict (a checkpoint's, or one written by hand) validated and typed."""
+        cfg = validate(raw)
+        named = lambda key, registry: typed(
+            f"{key}.{cfg[key]['name']}", cfg[key], named_schema(cfg[key]["name"], registry)
+        )
+        sections = {
+            "model": named("model", models.SCHEMAS),
+            "data": named("data", data.SCHEMAS),
+            "train": typed("train", cfg["train"], TRAIN),
+            "optim": typed("optim", cfg["optim"], OPTIM),
+        }
+        return cls(**{**cfg, **sections})
+
+    def to_dict(self) -> dict:
+        """The plain resolved dict: `validate`'s result, equal keys, values and order."""
+        return {
+            f.name: value.to_dict() if isinstance(value, Section) else value
+            for f in dataclasses.fields(self)
+            for value in [getattr(self, f.name)]
+        }
+
+    def replace(self, *overrides: str, **changes: Any) -> Config:
+        """A changed copy, checked again: `KEY=VALUE` strings as on the command line and
+        keywords as `load` takes them (`train__steps=5`, or `**{"train.steps": 5}`); a whole
+        section may be given as a mapping (`model={"name": "mlp_vae"}` replaces the model)."""
+        return load(self.to_dict(), list(overrides), **changes)
+
+    def __reduce__(self):  # pickled as the plain dict: the section classes are made at run time
+        return (Config.from_dict, (self.to_dict(),))
+
+
+def load(source: str | Path | dict | Config, overrides: list[str] | None = None, **kwargs: Any) -> Config:
+    """Read (if a path), apply `KEY=VALUE` overrides and keyword overrides (`train__steps=5`
+    or `**{"train.steps": 5}`), validate: the typed `Config`."""
+    if isinstance(source, Config):
+        source = source.to_dict()
     raw = read_yaml(source) if isinstance(source, (str, Path)) else copy.deepcopy(source)
     if raw is None:
         raw = {}
@@ -175,8 +236,9 @@ def load(source: str | Path | dict, overrides: list[str] | None = None, **kwargs
     items = list(overrides or [])
     raw = apply_overrides(raw, items)
     for key, value in kwargs.items():
+        value = value.to_dict() if isinstance(value, Section) else value
         raw = _set_path(raw, key.split("__") if "__" in key else key.split("."), value)
-    return validate(raw)
+    return Config.from_dict(raw)
 
 
 def _set_path(raw: dict, path: list[str], value: Any) -> dict:
@@ -189,5 +251,6 @@ def _set_path(raw: dict, path: list[str], value: Any) -> dict:
     return raw
 
 
-def dump(cfg: dict) -> str:
-    return yaml.safe_dump(cfg, sort_keys=False)
+def dump(cfg: Config | dict) -> str:
+    """config.yaml's text: the plain resolved dict as YAML, in the schemas' order."""
+    return yaml.safe_dump(cfg.to_dict() if isinstance(cfg, Config) else cfg, sort_keys=False)

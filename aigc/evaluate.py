@@ -26,10 +26,10 @@ from .models import Model
 def image_metrics(model: Model, n_samples: int, seed: int = 0, classifier_dir: str | None = None) -> dict:
     """FID, precision, recall and classifier score of n samples against the real test split;
     a conditional model's samples (labels 0, 1, 2, ... cycling) also get `label_accuracy`."""
-    data_cfg = model.cfg["data"]
-    root = data_cfg.get("root", "")
-    clf = classifier_store.ensure(model.backend, data_cfg["name"], classifier_dir, root)
-    reference = classifier_store.data_section(data_cfg["name"], "test", root)
+    data_cfg = model.cfg.data
+    root = getattr(data_cfg, "root", "")
+    clf = classifier_store.ensure(model.backend, data_cfg.name, classifier_dir, root)
+    reference = classifier_store.data_section(data_cfg.name, "test", root)
     from . import data
 
     real = clf.features_and_probabilities(data.load(reference, seed).x)[0]

@@ -10,6 +10,7 @@ import math
 import os
 
 from .errors import ConfigError
+from .schema import Section
 
 FLOAT = 4  # bytes
 # Per-sample shapes of the datasets, known without loading them.
@@ -36,39 +37,39 @@ def _gb(n: float) -> str:
     return f"{n / 1e9:.3g} GB" if n < 1e15 else f"{n:.2e} bytes"
 
 
-def sample_shape(data_cfg: dict) -> tuple[int, ...]:
-    return SAMPLE_SHAPES.get(data_cfg["name"], (1,))
+def sample_shape(data_cfg: Section) -> tuple[int, ...]:
+    return SAMPLE_SHAPES.get(data_cfg.name, (1,))
 
 
-def _specs(cfg: dict) -> dict:
+def _specs(cfg) -> dict:
     from .models import REGISTRY
 
-    shape = sample_shape(cfg["data"])
+    shape = sample_shape(cfg.data)
     kind = "points" if len(shape) == 1 else "images"
     try:
-        return REGISTRY[cfg["model"]["name"]].architecture(cfg["model"], shape, kind)
+        return REGISTRY[cfg.model.name].architecture(cfg.model, shape, kind)
     except (ValueError, KeyError, ZeroDivisionError):
         return {}  # an architecture that does not fit the data: models.build says so later
 
 
-def parts(cfg: dict) -> dict[str, int]:
-    """Estimated bytes of a training run: weights with gradients and Adam's two slots, the
-    training data, one batch's activations (forward and backward), and the evaluation's
-    samples."""
+def parts(cfg) -> dict[str, int]:
+    """Estimated bytes of a training run (a typed config): weights with gradients and Adam's
+    two slots, the training data, one batch's activations (forward and backward), and the
+    evaluation's samples."""
     specs = _specs(cfg)
     params = sum(math.prod(p.shape) for net in specs.values() for p in net.params())
     per_sample = sum(math.prod(s) for net in specs.values() for s in net.shapes())
     g_per_sample = sum(
         math.prod(s) for name, net in specs.items() if name.lower().startswith(("g", "dec")) for s in net.shapes()
     )
-    d = cfg["data"]
-    rows = d.get("size", 0) if d["name"] not in FIXED_SIZES else FIXED_SIZES[d["name"]]
-    batch = cfg["train"]["batch_size"] * cfg["model"].get("n_critic", 1)
+    d = cfg.data
+    rows = getattr(d, "size", 0) if d.name not in FIXED_SIZES else FIXED_SIZES[d.name]
+    batch = cfg.train.batch_size * getattr(cfg.model, "n_critic", 1)
     return {
         "weights and Adam state": params * FLOAT * 4,
         "data": rows * math.prod(sample_shape(d)) * FLOAT,
         "activations of a batch": batch * per_sample * FLOAT * 3,
-        "evaluation samples": cfg["train"]["eval_samples"] * (g_per_sample or per_sample) * FLOAT,
+        "evaluation samples": cfg.train.eval_samples * (g_per_sample or per_sample) * FLOAT,
     }
 
 
@@ -81,11 +82,11 @@ def check_fits(needed: dict[str, int], what: str, hint: str) -> None:
     raise ConfigError(f"{what} needs about {_gb(total)} of memory ({biggest}); this machine has {_gb(have)}; {hint}")
 
 
-def check_train(cfg: dict) -> None:
+def check_train(cfg) -> None:
     check_fits(parts(cfg), "this run", "reduce the model's sizes, train.batch_size, data.size or train.eval_samples")
 
 
-def check_samples(cfg: dict, n: int, option: str) -> None:
+def check_samples(cfg, n: int, option: str) -> None:
     """`aigc sample -n` / `aigc eval --n`: n samples through the generator (or decoder) at once."""
     specs = _specs(cfg)
     per_sample = max([sum(math.prod(s) for s in net.shapes()) for net in specs.values()] or [1])

@@ -1,5 +1,5 @@
-"""The schema machinery: a `Field` per config key (type, default, range, help) and the
-checks of a section against its `Schema`.
+"""The schema machinery: a `Field` per config key (type, default, range, help), the checks
+of a section against its `Schema`, and the typed form of a checked section.
 
 It sits at the bottom of the import graph (it imports only `errors`): `config` builds the
 whole config's schema from it, and each model and dataset declares its own section's keys
@@ -9,6 +9,8 @@ with it, so none of them imports another to describe a key.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -95,14 +97,13 @@ def check_section(section: str, raw: Any, schema: Schema) -> dict:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{section}: expected a mapping, got {excerpt(raw)}")
-    out = {}
+    given = {}
     for key, value in raw.items():
         if key not in schema:
             raise ConfigError(f"unknown key {section}.{key_text(key)}; allowed: {', '.join(schema)}")
-        out[key] = schema[key].check(f"{section}.{key}", value)
-    for key, field in schema.items():
-        out.setdefault(key, copy.deepcopy(field.default))
-    return out
+        given[key] = schema[key].check(f"{section}.{key}", value)
+    # in the schema's order, whatever the order written: the same order as the typed form's fields
+    return {key: given[key] if key in given else copy.deepcopy(field.default) for key, field in schema.items()}
 
 
 def named_section(section: str, raw: Any, registry: dict[str, Schema]) -> dict:
@@ -113,5 +114,66 @@ def named_section(section: str, raw: Any, registry: dict[str, Schema]) -> dict:
         raise ConfigError(f"{section}.name: expected str, got {excerpt(name)}")
     if name not in registry:
         raise ConfigError(f"{section}.name: {excerpt(name)} is not allowed; allowed: {', '.join(registry)}")
-    schema = {"name": Field(str, name), **registry[name]}
-    return check_section(section, raw, schema)
+    return check_section(section, raw, named_schema(name, registry))
+
+
+# -- the typed form -------------------------------------------------------------------------
+# A checked section as a frozen dataclass, generated from its schema (not written out beside
+# it), so a key and its type cannot drift from the validation: one field per key, in the
+# schema's order, typed as the schema checks it. Lists (layer widths) are tuples in the typed
+# form (a frozen section holds nothing mutable) and lists again in `to_dict()`, the plain
+# dict that checkpoints and config.yaml store.
+
+
+class Section:
+    """The base of every generated section class: `to_dict()` and `replace(**changes)`."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict:
+        """The section as the checked dict: the same keys, values and order."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def replace(self, **changes: Any) -> Section:
+        """A copy with `changes` (not checked again: `Config.replace` checks a whole config)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _annotation(field: Field) -> Any:
+    kind: Any = tuple[int, ...] if field.type is list else field.type
+    return kind | str if field.keywords else kind  # train.threads: an int or "auto"
+
+
+def _class_name(section: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", section) if part) + "Section"
+
+
+@functools.cache
+def _section_class(name: str, fields: tuple[tuple[str, Any], ...]) -> type:
+    cls = dataclasses.make_dataclass(name, list(fields), bases=(Section,), frozen=True)
+    cls.__module__ = __name__
+    return cls
+
+
+def section_type(section: str, schema: Schema) -> type:
+    """The frozen dataclass of a section with `schema`'s keys (one class per section and key
+    set, made once): e.g. `section_type("train", TRAIN)` or, for a named section,
+    `section_type("model.mlp_gan", {"name": Field(str, "mlp_gan"), **MLP_GAN})`."""
+    clash = [key for key in schema if key in ("to_dict", "replace") or not key.isidentifier()]
+    if clash:  # a key the typed form cannot hold as a field: a mistake in a schema, not a config
+        raise ValueError(f"{section}: {', '.join(clash)} cannot be a field of a typed section")
+    return _section_class(_class_name(section), tuple((key, _annotation(f)) for key, f in schema.items()))
+
+
+def typed(section: str, values: dict, schema: Schema) -> Section:
+    """A checked section (`check_section`'s or `named_section`'s dict) in its typed form."""
+    return section_type(section, schema)(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def named_schema(name: str, registry: dict[str, Schema]) -> Schema:
+    """The schema of a named section (`model`, `data`): its `name`, then the registry's keys."""
+    return {"name": Field(str, name), **registry[name]}

@@ -97,11 +97,11 @@ def step_flops(family: str, specs: dict[str, S.NetworkSpec], batch: int, pack: i
     raise ValueError(f"no FLOP accounting for model family {family!r}; add one to benchmarks/flops.py")
 
 
-def config_flops(cfg: dict) -> int:
+def config_flops(cfg) -> int:
     """Model FLOPs of one step of a resolved aigc config at its `train.batch_size`."""
     from aigc import data, models
 
-    entry = models.REGISTRY[cfg["model"]["name"]]
-    dataset = data.load(cfg["data"], cfg["seed"])
-    specs = entry.architecture(cfg["model"], dataset.sample_shape, dataset.kind)
-    return step_flops(entry.family.family, specs, cfg["train"]["batch_size"], cfg["model"].get("pack", 1))
+    entry = models.REGISTRY[cfg.model.name]
+    dataset = data.load(cfg.data, cfg.seed)
+    specs = entry.architecture(cfg.model, dataset.sample_shape, dataset.kind)
+    return step_flops(entry.family.family, specs, cfg.train.batch_size, getattr(cfg.model, "pack", 1))

@@ -28,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from aigc import specs as S
+from aigc.config import Config
 
 from .frameworks import tf_device
 
@@ -62,15 +63,15 @@ def build(spec: S.NetworkSpec) -> keras.Sequential:
 class Native:
     """Moves batches to the device and runs the hand-written step."""
 
-    def __init__(self, specs: dict[str, S.NetworkSpec], cfg: dict, device: str, compile: str):
+    def __init__(self, specs: dict[str, S.NetworkSpec], cfg: Config, device: str, compile: str):
         if compile not in ("auto", "none", "xla"):
             raise ValueError(f"native keras: compile {compile!r}; allowed: auto (tf.function), none (eager), xla")
         self.device = tf_device(device)
         with tf.device(self.device):
             self.nets = {name: build(spec) for name, spec in specs.items()}
-        opt = cfg["optim"]
-        self.adam = dict(learning_rate=opt["lr"], beta_1=opt["beta1"], beta_2=opt["beta2"], epsilon=opt["eps"])
-        self.model = cfg["model"]
+        opt = cfg.optim
+        self.adam = dict(learning_rate=opt.lr, beta_1=opt.beta1, beta_2=opt.beta2, epsilon=opt.eps)
+        self.model = cfg.model
         self.step = self.train_step if compile == "none" else tf.function(self.train_step, jit_compile=compile == "xla")
 
     def _optimizer(self, variables: list, ema: float = 0.0) -> keras.optimizers.Adam:
@@ -92,15 +93,15 @@ class GAN(Native):
         super().__init__(specs, cfg, device, compile)
         self.bce = keras.losses.BinaryCrossentropy(from_logits=True)
         self.d_opt = self._optimizer(self.nets["D"].trainable_variables)
-        self.g_opt = self._optimizer(self.nets["G"].trainable_variables, self.model.get("ema", 0.0))
+        self.g_opt = self._optimizer(self.nets["G"].trainable_variables, getattr(self.model, "ema", 0.0))
 
     def _packed(self, x):
-        pack = self.model.get("pack", 1)  # PacGAN; conv models have none
+        pack = getattr(self.model, "pack", 1)  # PacGAN; conv models have none
         return x if pack == 1 else tf.reshape(x, (tf.shape(x)[0] // pack, -1))
 
     def train_step(self, real):
         G, D = self.nets["G"], self.nets["D"]
-        z = tf.random.normal((tf.shape(real)[0], self.model["latent_dim"]))
+        z = tf.random.normal((tf.shape(real)[0], self.model.latent_dim))
         fake = G(z, training=True)
         with tf.GradientTape() as tape:
             d_real = D(self._packed(real), training=True)
@@ -127,7 +128,7 @@ class VAE(Native):
             logits = self.nets["Dec"](z, training=True)
             rec = tf.reduce_sum(tf.reshape(tf.nn.sigmoid_cross_entropy_with_logits(x, logits), (tf.shape(x)[0], -1)), 1)
             kl = 0.5 * tf.reduce_sum(tf.square(mu) + tf.exp(logvar) - 1.0 - logvar, 1)
-            loss = tf.reduce_mean(rec + self.model["beta"] * kl)
+            loss = tf.reduce_mean(rec + self.model.beta * kl)
         self.opt.apply_gradients(zip(tape.gradient(loss, self.variables), self.variables))
         return (loss,)
 

@@ -29,6 +29,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from aigc import specs as S
+from aigc.config import Config
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
@@ -72,15 +73,15 @@ def build(spec: S.NetworkSpec) -> nn.Sequential:
 class Native:
     """Moves batches to the device and runs the hand-written step."""
 
-    def __init__(self, specs: dict[str, S.NetworkSpec], cfg: dict, device: str, compile: str):
+    def __init__(self, specs: dict[str, S.NetworkSpec], cfg: Config, device: str, compile: str):
         if compile not in ("auto", "none", "torch_compile"):
             raise ValueError(f"native torch: compile {compile!r}; allowed: auto or none (eager), torch_compile")
         self.device = torch.device(device)
         self.nets = {name: build(spec).to(self.device) for name, spec in specs.items()}
         self.call = {n: torch.compile(m) if compile == "torch_compile" else m for n, m in self.nets.items()}
-        opt = cfg["optim"]
-        self.adam = dict(lr=opt["lr"], betas=(opt["beta1"], opt["beta2"]), eps=opt["eps"])
-        self.model = cfg["model"]
+        opt = cfg.optim
+        self.adam = dict(lr=opt.lr, betas=(opt.beta1, opt.beta2), eps=opt.eps)
+        self.model = cfg.model
         self.compiled = compile == "torch_compile"
 
     def _optimizer(self, params: list[nn.Parameter]) -> tuple[torch.optim.Adam, Callable[[], None]]:
@@ -101,18 +102,18 @@ class GAN(Native):
         super().__init__(specs, cfg, device, compile)
         self.d_opt, self.d_update = self._optimizer(list(self.nets["D"].parameters()))
         self.g_opt, self.g_update = self._optimizer(list(self.nets["G"].parameters()))
-        decay = self.model.get("ema", 0.0)
+        decay = getattr(self.model, "ema", 0.0)
         self.g_ema = (
             AveragedModel(self.nets["G"], multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True) if decay else None
         )
 
     def _packed(self, x: torch.Tensor) -> torch.Tensor:
-        pack = self.model.get("pack", 1)  # PacGAN; conv models have none
+        pack = getattr(self.model, "pack", 1)  # PacGAN; conv models have none
         return x if pack == 1 else x.reshape(x.shape[0] // pack, -1)
 
     def step(self, real):
         G, D = self.call["G"], self.call["D"]
-        z = torch.randn(real.shape[0], self.model["latent_dim"], device=self.device)
+        z = torch.randn(real.shape[0], self.model.latent_dim, device=self.device)
         fake = G(z)
         d_real, d_fake = D(self._packed(real)), D(self._packed(fake.detach()))
         d_loss = F.binary_cross_entropy_with_logits(
@@ -145,7 +146,7 @@ class VAE(Native):
         logits = self.call["Dec"](z)
         rec = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
         kl = 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).sum(1)
-        loss = (rec + self.model["beta"] * kl).mean()
+        loss = (rec + self.model.beta * kl).mean()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.update()

@@ -11,16 +11,18 @@ from __future__ import annotations
 import tempfile
 import time
 
+from aigc.config import Config
+
 CALIBRATION_STEPS = 100
 
 
-def at_budget(cfg: dict, budget_s: float) -> dict:
+def at_budget(cfg: Config, budget_s: float) -> dict:
     from aigc.training import loop
 
     from .subjects import SOURCES, aigc_subject
 
     subject = aigc_subject(cfg)
-    next_batch = SOURCES["gather"](subject.x, cfg["train"]["batch_size"], cfg["seed"])
+    next_batch = SOURCES["gather"](subject.x, cfg.train.batch_size, cfg.seed)
     for _ in range(10):
         subject.loop(next_batch())
     start = time.perf_counter()
@@ -29,7 +31,7 @@ def at_budget(cfg: dict, budget_s: float) -> dict:
     step_s = (time.perf_counter() - start) / CALIBRATION_STEPS
     steps = max(1, int(budget_s / step_s))
     with tempfile.TemporaryDirectory() as out:
-        run_cfg = {**cfg, "out": out, "train": {**cfg["train"], "steps": steps}}
+        run_cfg = cfg.replace(out=out, train__steps=steps)
         start = time.perf_counter()
         run = loop.train(run_cfg)
         wall = time.perf_counter() - start

@@ -44,7 +44,7 @@ def _aigc(*args: str) -> subprocess.CompletedProcess:
 def _final_checkpoint(config: str, run: Path) -> Path:
     from aigc import config as aigc_config
 
-    steps = aigc_config.load(str(CONFIGS_DIR / f"{config}.yaml"))["train"]["steps"]
+    steps = aigc_config.load(str(CONFIGS_DIR / f"{config}.yaml")).train.steps
     return run / "checkpoint" / f"step-{steps:08d}.safetensors"
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from aigc import data, models
+from aigc.config import Config
 from aigc.training.batches import Batches
 
 
@@ -54,15 +55,15 @@ class Subject:
     threads: Any = None  # aigc: the loop's thread governor (`aigc.threads.Governor`)
 
 
-def aigc_subject(cfg: dict) -> Subject:
-    """aigc on `cfg["backend"]`, compiled as `cfg["train"]["compile"]` says."""
+def aigc_subject(cfg: Config) -> Subject:
+    """aigc on `cfg.backend`, compiled as `cfg.train.compile` says."""
     from aigc import threads
     from aigc.training import loop
 
     backend, choice = loop.backend_for(cfg)
     model, dataset, rng = loop.build(cfg, backend)
     governor = threads.Governor(backend, choice)
-    batch_size = cfg["train"]["batch_size"]
+    batch_size = cfg.train.batch_size
     tensor = model.backend.tensor
     noise = {k: tensor(v) for k, v in model.random_inputs(rng, batch_size).items()}
     compiled = model.compiled_step()
@@ -84,19 +85,19 @@ def aigc_subject(cfg: dict) -> Subject:
 NATIVE_COVERS = {"gan": ("loss", "non_saturating"), "vae": ("likelihood", "bernoulli")}
 
 
-def native_subject(cfg: dict, framework: str) -> Subject:
+def native_subject(cfg: Config, framework: str) -> Subject:
     """The hand-written loop in `framework` for the model and data of `cfg`."""
-    entry = models.REGISTRY[cfg["model"]["name"]]
+    entry = models.REGISTRY[cfg.model.name]
     family = entry.family.family
     key, value = NATIVE_COVERS[family]
-    if cfg["model"][key] != value:
+    if getattr(cfg.model, key) != value:
         raise ValueError(f"the hand-written {family.upper()} loops implement model.{key}={value} only")
-    dataset = data.load(cfg["data"], cfg["seed"])
-    specs = entry.architecture(cfg["model"], dataset.sample_shape, dataset.kind)
+    dataset = data.load(cfg.data, cfg.seed)
+    specs = entry.architecture(cfg.model, dataset.sample_shape, dataset.kind)
     if framework == "torch":
         from . import native_torch as native
     else:
         from . import native_keras as native
-    impl = native.FAMILIES[family](specs, cfg, cfg["device"], cfg["train"]["compile"])
+    impl = native.FAMILIES[family](specs, cfg, cfg.device, cfg.train.compile)
     x = dataset.x * 2.0 - 1.0 if family == "gan" and dataset.kind == "images" else dataset.x  # as aigc's GAN: [-1, 1]
     return Subject(x.astype(np.float32), impl.batch, impl.step, lambda b: impl.step(impl.batch(b)))

@@ -48,7 +48,7 @@ def speed(job: dict) -> dict:
     frameworks.strict_fp32(job["framework"])
     sync = frameworks.sync(job["framework"], job["device"])
     timing = dict(sync=sync, warmup=job["warmup"], steps=job["steps"], block=job["block"])
-    size, seed = job["batch_size"], cfg["seed"]
+    size, seed = job["batch_size"], cfg.seed
     on_device = subject.batch(subjects.SOURCES["memory"](subject.x, size, seed)())
     measures = {"step": time_steps(lambda: subject.step(on_device), **timing)}
     for name in job["sources"]:
@@ -73,7 +73,7 @@ def shared(job: dict) -> dict:
 
     cfg = _config(job)
     subject = subjects.aigc_subject(cfg)
-    next_batch = subjects.SOURCES["gather"](subject.x, cfg["train"]["batch_size"], cfg["seed"])
+    next_batch = subjects.SOURCES["gather"](subject.x, cfg.train.batch_size, cfg.seed)
     for _ in range(job["warmup"]):
         subject.loop(next_batch())
     barrier = Path(job["barrier"])
@@ -86,7 +86,7 @@ def shared(job: dict) -> dict:
         steps += 1
     elapsed = time.perf_counter() - start
     return {
-        "samples_per_s": steps * cfg["train"]["batch_size"] / elapsed,
+        "samples_per_s": steps * cfg.train.batch_size / elapsed,
         "steps": steps,
         "threads": str(subject.threads.choice),
     }

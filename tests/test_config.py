@@ -57,14 +57,15 @@ def test_config_file_with_unknown_key(tmp_path):
 
 def test_overrides_parse_yaml_scalars():
     cfg = config.load(MAIN, ["train.steps=7", "optim.lr=1e-3", "train.progress=false", "backend=tensorflow"])
-    assert cfg["train"]["steps"] == 7 and cfg["optim"]["lr"] == 1e-3 and cfg["train"]["progress"] is False
-    assert cfg["backend"] == "tensorflow"
+    assert cfg.train.steps == 7 and cfg.optim.lr == 1e-3 and cfg.train.progress is False
+    assert cfg.backend == "tensorflow"
 
 
 def test_defaults_are_filled_and_resolved_config_round_trips():
     cfg = config.load({"model": {"name": "mlp_vae"}, "data": {"name": "digits"}})
-    assert cfg["model"]["beta"] == 1.0 and cfg["train"]["batch_size"] == 128
-    assert config.validate(yaml.safe_load(config.dump(cfg))) == cfg
+    assert cfg.model.beta == 1.0 and cfg.train.batch_size == 128
+    assert config.validate(yaml.safe_load(config.dump(cfg))) == cfg.to_dict()
+    assert config.load(yaml.safe_load(config.dump(cfg))) == cfg
 
 
 def test_yaml_object_tags_are_refused(tmp_path):

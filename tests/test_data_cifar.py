@@ -74,11 +74,11 @@ def test_the_dataset_is_float_in_0_1(archive, monkeypatch):
     root, checksum = archive
     monkeypatch.setattr(cifar, "MD5", checksum)
     cfg = config.load({"model": {"name": "mlp_gan"}, "data": {"name": "cifar10", "root": str(root), "subset": 6}})
-    ds = data.load(cfg["data"], 0)
+    ds = data.load(cfg.data, 0)
     assert ds.x.shape == (6, 32, 32, 3) and ds.x.dtype == np.float32 and ds.kind == "images"
     raw, _ = load_cifar10("train", str(root), md5=checksum)
     np.testing.assert_array_equal(ds.x, raw[:6] / np.float32(255))
-    assert data.held_out(cfg["data"], 0).x.shape == (N_TEST, 32, 32, 3)
+    assert data.held_out(cfg.data, 0).x.shape == (N_TEST, 32, 32, 3)
 
 
 def test_downloads_from_a_mirror(tmp_path, monkeypatch):

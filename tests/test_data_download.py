@@ -147,8 +147,8 @@ def test_env_url_and_dir_reach_the_loader(tmp_path, monkeypatch):
     monkeypatch.setenv("AIGC_DATA_DIR", str(tmp_path / "data"))
     with Server(tmp_path / "www") as server:
         monkeypatch.setenv("AIGC_DATA_URL", server.url)
-        cfg = config.load({"model": {"name": "mlp_vae"}, "data": {"name": "mnist"}})["data"]
-        train, test = data.load(cfg, 0), data.load({**cfg, "split": "test"}, 0)
+        cfg = config.load({"model": {"name": "mlp_vae"}, "data": {"name": "mnist"}}).data
+        train, test = data.load(cfg, 0), data.load(cfg.replace(split="test"), 0)
         assert sorted(p.name for p in (tmp_path / "data" / "mnist").iterdir()) == sorted(source.md5)
         again = data.load(cfg, 0)
         assert sum(server.requests.values()) == 4  # each file once

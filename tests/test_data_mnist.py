@@ -11,8 +11,8 @@ from aigc.errors import ConfigError
 from .data_helpers import shared_datasets
 
 
-def _cfg(**data_options) -> dict:
-    return config.load({"model": {"name": "mlp_vae"}, "data": {"name": "mnist", **data_options}})["data"]
+def _cfg(**data_options):
+    return config.load({"model": {"name": "mlp_vae"}, "data": {"name": "mnist", **data_options}}).data
 
 
 @pytest.fixture(scope="module")

@@ -95,8 +95,10 @@ def _outcome(fn, *args) -> None:
     except ConfigError as exc:
         assert str(exc) and "\n" not in str(exc)
     else:
-        assert set(cfg) >= {"backend", "resume", "model", "data", "train", "optim"}
-        assert config.validate(copy.deepcopy(cfg)) == cfg
+        plain = cfg.to_dict()
+        assert set(plain) >= {"backend", "resume", "model", "data", "train", "optim"}
+        assert config.validate(copy.deepcopy(plain)) == plain
+        assert config.Config.from_dict(plain) == cfg
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

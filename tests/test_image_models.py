@@ -63,12 +63,12 @@ def test_architectures_fit_mnist_and_cifar(model, shape):
     from aigc import config, models
 
     cfg = config.load({"model": {"name": model}, "data": {"name": "digits"}})
-    specs = models.REGISTRY[model].architecture(cfg["model"], shape, "images")
+    specs = models.REGISTRY[model].architecture(cfg.model, shape, "images")
     out = specs["G"] if "G" in specs else specs["Dec"]
     judge = specs["D"] if "D" in specs else specs["E"]
     assert out.output_shape == shape
     assert judge.input_shape == shape[:2] + (shape[2] + ("D_label" in specs or "E_label" in specs),)
-    assert judge.output_shape == ((1,) if "D" in specs else (2 * cfg["model"]["latent_dim"],))
+    assert judge.output_shape == ((1,) if "D" in specs else (2 * cfg.model.latent_dim,))
     for name in ("D_label", "E_label"):
         if name in specs:
             assert specs[name].output_shape == shape[:2] + (1,)
@@ -84,18 +84,17 @@ def test_discriminator_dropout_masks_come_from_the_core(pair, overrides):
     fake, [interpolates] per critic update, then the generator's), dropping about `rate` of
     the units; the step's losses change with them, equally on both backends."""
     from aigc import dropout
-    from aigc.training.steps import d_calls
 
     rate = 0.3
     built, dataset = build_pair(pair, "dcgan", **{"model.d_dropout": rate, "model.d_norm": "none", **overrides})
     plain, _ = build_pair(pair, "dcgan", **{"model.d_norm": "none", **overrides})
     m = built["torch"]
-    spec, s = m.specs["D"], m.settings
+    spec = m.specs["D"]
     assert len(spec.dropout_shapes()) == 3  # after each of the three LeakyReLUs
     batch = 64
     keep = m.random_inputs(np.random.default_rng(0), batch)["d_keep"]
     units = sum(int(np.prod(shape)) for shape in spec.dropout_shapes())
-    assert keep.shape == (d_calls(s), batch // s.n_critic // s.pack, units)
+    assert keep.shape == (m.d_calls, batch // m.n_critic // m.pack, units)
     assert set(np.unique(keep)) == {0.0, 1.0}
     assert abs(1.0 - keep.mean() - rate) < 0.01
     assert [tuple(t.shape) for t in dropout.split(m.backend, spec, m.backend.tensor(keep), 0)] == [

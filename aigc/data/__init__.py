@@ -7,11 +7,12 @@ in [0, 1]; each model maps them to its own range.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..schema import Field, Schema
+from ..schema import Field, Schema, Section, named_schema, named_section, typed
 from . import images, mixtures
 from .digits import load_digits
 
@@ -55,32 +56,43 @@ class Dataset:
 DIGITS_TEST_SIZE = 297  # the last 297 of 1797 images are held out
 
 
-def load(cfg: dict, seed: int) -> Dataset:
-    """The dataset named by a resolved `data` section; mixtures are drawn from `seed`."""
-    name = cfg["name"]
+def section(cfg: Section | Mapping) -> Section:
+    """A `data` section in its typed form: a typed config's `cfg.data` as is; a mapping such
+    as `{"name": "mnist", "split": "test"}` checked and completed with the defaults."""
+    if isinstance(cfg, Section):
+        return cfg
+    checked = named_section("data", dict(cfg), SCHEMAS)
+    return typed(f"data.{checked['name']}", checked, named_schema(checked["name"], SCHEMAS))
+
+
+def load(cfg: Section | Mapping, seed: int) -> Dataset:
+    """The dataset a `data` section names (`section`); mixtures are drawn from `seed`."""
+    cfg = section(cfg)
+    name = cfg.name
     if name in mixtures.MIXTURES:
         rng = np.random.default_rng([seed, 0xDA7A])
-        return Dataset(name, mixtures.sample_mixture(name, cfg["size"], rng), "points")
+        return Dataset(name, mixtures.sample_mixture(name, cfg.size, rng), "points")
     if name == "digits":
         x, y = load_digits()
         cut = len(x) - DIGITS_TEST_SIZE
-        part = {"train": slice(0, cut), "test": slice(cut, None), "all": slice(None)}[cfg["split"]]
+        part = {"train": slice(0, cut), "test": slice(cut, None), "all": slice(None)}[cfg.split]
         return Dataset(name, x[part], "images", y[part])
     if name in images.LOADERS:
         x, y = images.load_images(name, cfg)
-        return Dataset(name, x, "images", y, binarize_each_batch=cfg["binarize"] == "dynamic")
+        return Dataset(name, x, "images", y, binarize_each_batch=cfg.binarize == "dynamic")
     raise KeyError(name)
 
 
-def held_out(cfg: dict, seed: int) -> Dataset | None:
-    """The test split of the dataset a resolved `data` section names (None if it has none),
-    for evaluation: all of it, binarised once (static) where training binarises each batch."""
-    split = SCHEMAS[cfg["name"]].get("split")
+def held_out(cfg: Section | Mapping, seed: int) -> Dataset | None:
+    """The test split of the dataset a `data` section names (None if it has none), for
+    evaluation: all of it, binarised once (static) where training binarises each batch."""
+    cfg = section(cfg)
+    split = SCHEMAS[cfg.name].get("split")
     if split is None or "test" not in (split.choices or ()):
         return None
-    test = {**cfg, "split": "test"}
-    if "subset" in cfg:
-        test["subset"] = 0
-    if cfg.get("binarize") == "dynamic":
-        test["binarize"] = "static"
+    test = cfg.replace(split="test")
+    if hasattr(cfg, "subset"):
+        test = test.replace(subset=0)
+    if getattr(cfg, "binarize", None) == "dynamic":
+        test = test.replace(binarize="static")
     return load(test, seed)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import ConfigError
-from ..schema import Field, Schema
+from ..schema import Field, Schema, Section
 from . import binarize
 from .cifar import load_cifar10
 from .mnist import load_mnist
@@ -41,17 +41,17 @@ SCHEMA: Schema = {
 }
 
 
-def load_images(name: str, cfg: dict) -> tuple[np.ndarray, np.ndarray]:
+def load_images(name: str, cfg: Section) -> tuple[np.ndarray, np.ndarray]:
     """Float32 images NHWC in [0, 1] and int64 labels for a resolved `data` section; the
     first `subset` examples, binarised once if `binarize` is static."""
-    images, labels = LOADERS[name](cfg["split"], cfg["root"], cfg["url"])
-    if cfg["subset"]:
-        if cfg["subset"] > len(images):
+    images, labels = LOADERS[name](cfg.split, cfg.root, cfg.url)
+    if cfg.subset:
+        if cfg.subset > len(images):
             raise ConfigError(
-                f"data.subset: {cfg['subset']} exceeds the {len(images)} examples of {name} split={cfg['split']}"
+                f"data.subset: {cfg.subset} exceeds the {len(images)} examples of {name} split={cfg.split}"
             )
-        images, labels = images[: cfg["subset"]], labels[: cfg["subset"]]
+        images, labels = images[: cfg.subset], labels[: cfg.subset]
     x = images.astype(np.float32) / np.float32(255)
-    if cfg["binarize"] == "static":
-        x = binarize.static(x, cfg["split"])
+    if cfg.binarize == "static":
+        x = binarize.static(x, cfg.split)
     return x, labels

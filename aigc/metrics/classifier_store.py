@@ -20,6 +20,7 @@ import numpy as np
 from .. import data
 from ..backends import Backend
 from ..errors import ClassifierError
+from ..schema import Section
 from ..weights import get_all, set_all
 from .classifier import Classifier, Recipe, fit
 from .classifier_score import classifier_score
@@ -46,16 +47,13 @@ def sha256_of(file: Path) -> str:
     return h.hexdigest()
 
 
-def data_section(dataset: str, split: str, root: str = "") -> dict:
-    """A resolved `data` section for one split of a labelled image dataset, grey levels as they are."""
+def data_section(dataset: str, split: str, root: str = "") -> Section:
+    """A typed `data` section for one split of a labelled image dataset, grey levels as they are."""
     if dataset not in data.SCHEMAS or "split" not in data.SCHEMAS[dataset]:
         image_sets = [n for n, s in data.SCHEMAS.items() if "split" in s]
         raise ClassifierError(f"no classifier for {dataset!r}: the image metrics need one of {', '.join(image_sets)}")
-    cfg = {k: f.default for k, f in data.SCHEMAS[dataset].items()}
-    cfg.update(name=dataset, split=split)
-    if "root" in cfg:
-        cfg["root"] = root
-    return cfg
+    where = {"root": root} if "root" in data.SCHEMAS[dataset] else {}
+    return data.section({"name": dataset, "split": split, **where})
 
 
 def train_and_save(

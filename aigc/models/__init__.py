@@ -33,9 +33,10 @@ REGISTRY: dict[str, Entry] = {
 SCHEMAS: dict[str, Schema] = {name: entry.schema for name, entry in REGISTRY.items()}
 
 
-def build(cfg: dict, backend, sample_shape: tuple[int, ...], data_kind: str) -> Model:
-    """The model named by `cfg["model"]["name"]` on `backend`, not yet initialised."""
-    entry = REGISTRY[cfg["model"]["name"]]
+def build(cfg, backend, sample_shape: tuple[int, ...], data_kind: str) -> Model:
+    """The model a typed config (`aigc.config.Config`) names in `cfg.model.name`, on `backend`,
+    not yet initialised."""
+    entry = REGISTRY[cfg.model.name]
     return entry.family(cfg, backend, sample_shape, data_kind, entry.architecture)
 
 

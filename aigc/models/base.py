@@ -3,38 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ..backends import Backend, BuiltNetwork, Tensor
 from ..optim import Adam, AdamConfig
+from ..schema import Section
 from ..specs import NetworkSpec
 from ..weights import get_all, initialize_all, set_all
 
-# (model config, per-sample data shape, data kind) -> {network name: spec}
-Architecture = Callable[[dict, tuple, str], dict]
+# (the config's typed `model` section, per-sample data shape, data kind) -> {network name: spec}
+Architecture = Callable[[Section, tuple, str], dict]
 
 
 class Model:
-    """A generative model bound to one backend. `nets[name].native` is the framework module."""
+    """A generative model bound to one backend. `nets[name].native` is the framework module;
+    `cfg` is the run's typed config, an `aigc.config.Config` (not imported here: `config`
+    imports the model registry)."""
 
     family = ""
 
     def __init__(
-        self, cfg: dict, backend: Backend, sample_shape: tuple[int, ...], data_kind: str, architecture: Architecture
+        self, cfg: Any, backend: Backend, sample_shape: tuple[int, ...], data_kind: str, architecture: Architecture
     ):
         self.cfg, self.backend = cfg, backend
         self.sample_shape, self.data_kind = tuple(sample_shape), data_kind
-        self.specs: dict[str, NetworkSpec] = architecture(cfg["model"], self.sample_shape, data_kind)
+        self.specs: dict[str, NetworkSpec] = architecture(cfg.model, self.sample_shape, data_kind)
         self.nets: dict[str, BuiltNetwork] = {name: backend.build(spec) for name, spec in self.specs.items()}
-        opt = cfg["optim"]
+        opt = cfg.optim
         self.adam = AdamConfig(
-            lr=opt["lr"],
-            beta1=opt["beta1"],
-            beta2=opt["beta2"],
-            eps=opt["eps"],
-            schedule=opt["schedule"],
-            total_steps=cfg["train"]["steps"],
+            lr=opt.lr,
+            beta1=opt.beta1,
+            beta2=opt.beta2,
+            eps=opt.eps,
+            schedule=opt.schedule,
+            total_steps=cfg.train.steps,
         )
         self.optimizers: dict[str, Adam] = self.build_optimizers()
         self._compiled = None
@@ -47,8 +51,8 @@ class Model:
         """The step's random arrays (noise, epsilon), drawn from the core's generator."""
         raise NotImplementedError
 
-    def step_fn(self):
-        """The un-compiled step: (batch, **random_inputs) -> dict of scalar tensors."""
+    def step(self, batch: Tensor, **inputs: Tensor) -> dict[str, Tensor]:
+        """One training step, un-compiled: (batch, **random_inputs, [labels]) -> scalar tensors."""
         raise NotImplementedError
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
@@ -67,7 +71,7 @@ class Model:
     @property
     def point_scale(self) -> float:
         """Points train as `x * data.scale` (the grid's +-4 span trains badly as is)."""
-        return float(self.cfg.get("data", {}).get("scale", 1.0)) if self.data_kind == "points" else 1.0
+        return float(getattr(self.cfg.data, "scale", 1.0)) if self.data_kind == "points" else 1.0
 
     def to_model_range(self, x: np.ndarray) -> np.ndarray:
         if self.data_range is None:
@@ -120,9 +124,9 @@ class Model:
         conditional model; an unconditional model takes none."""
         if not self.conditional:
             if labels is not None:
-                raise ValueError(f"{self.cfg['model']['name']} is not class-conditional: it takes no labels")
+                raise ValueError(f"{self.cfg.model.name} is not class-conditional: it takes no labels")
             return None
-        return np.arange(n) % self.cfg["model"]["num_classes"] if labels is None else labels
+        return np.arange(n) % self.cfg.model.num_classes if labels is None else labels
 
     @property
     def batch_multiple(self) -> int:
@@ -130,9 +134,9 @@ class Model:
         return 1
 
     def compiled_step(self) -> Callable[..., dict[str, Tensor]]:
-        """The step compiled as `train.compile` says: (batch tensor, **input tensors)."""
+        """`step` compiled as `train.compile` says: (batch tensor, **input tensors)."""
         if self._compiled is None:
-            self._compiled = self.backend.compile(self.step_fn(), self.cfg["train"]["compile"])
+            self._compiled = self.backend.compile(self.step, self.cfg.train.compile)
         return self._compiled
 
     def train_step(
@@ -144,6 +148,6 @@ class Model:
         inputs = {k: tensor(v) for k, v in self.random_inputs(rng, len(batch)).items()}
         if self.conditional:
             if labels is None:
-                raise ValueError(f"{self.cfg['model']['name']} is class-conditional: its data needs labels")
+                raise ValueError(f"{self.cfg.model.name} is class-conditional: its data needs labels")
             inputs["labels"] = tensor(np.asarray(labels, np.int64))
         return self.compiled_step()(tensor(batch), **inputs)

@@ -7,7 +7,7 @@ side 28 is built from 7x7 (two upsamplings), one of side 32 (or any multiple of 
 
 from __future__ import annotations
 
-from ..schema import Field, Schema
+from ..schema import Field, Schema, Section
 from ..specs import (
     Activation,
     BatchNorm,
@@ -89,90 +89,88 @@ def _image(sample_shape: tuple[int, ...]) -> tuple[int, int]:
     return sample_shape[0], sample_shape[2]
 
 
-def _norm(kind: str, cfg: dict) -> list[Layer]:
-    return [BatchNorm(cfg.get("bn_momentum", 0.1), cfg.get("bn_eps", 1e-5))] if kind == "batchnorm" else []
+def _norm(kind: str, cfg: Section) -> list[Layer]:
+    return [BatchNorm(cfg.bn_momentum, cfg.bn_eps)] if kind == "batchnorm" else []
 
 
-def dcgan_generator(cfg: dict, sample_shape: tuple[int, ...], input_dim: int) -> NetworkSpec:
+def dcgan_generator(cfg: Section, sample_shape: tuple[int, ...], input_dim: int) -> NetworkSpec:
     """Dense to the smallest map, then stride-2 transposed convs halving the width down to
     `channels`, then a transposed conv to the image with tanh. With `g_out_stride` 2 the last
     one also upsamples (Radford et al.); with 1 it keeps the size (the Keras tutorial)."""
     side, channels = _image(sample_shape)
-    n, act = levels(side), Activation(cfg["g_activation"], cfg["slope"])
-    ups = n - 1 if cfg["g_out_stride"] == 2 else n
-    base, width = side // 2**n, cfg["channels"] * 2**ups
-    bn = cfg["g_norm"] == "batchnorm"
+    n, act = levels(side), Activation(cfg.g_activation, cfg.slope)
+    ups = n - 1 if cfg.g_out_stride == 2 else n
+    base, width = side // 2**n, cfg.channels * 2**ups
+    bn = cfg.g_norm == "batchnorm"
     layers: list[Layer] = [
         Dense(base * base * width, bias=not bn),
-        *_norm(cfg["g_norm"], cfg),
+        *_norm(cfg.g_norm, cfg),
         act,
         Reshape((base, base, width)),
     ]
     for _ in range(ups):
         width //= 2
-        layers += [ConvTranspose2d(width, KERNEL, 2, "same", bias=not bn), *_norm(cfg["g_norm"], cfg), act]
-    layers += [ConvTranspose2d(channels, KERNEL, cfg["g_out_stride"], "same"), Activation("tanh")]
+        layers += [ConvTranspose2d(width, KERNEL, 2, "same", bias=not bn), *_norm(cfg.g_norm, cfg), act]
+    layers += [ConvTranspose2d(channels, KERNEL, cfg.g_out_stride, "same"), Activation("tanh")]
     return NetworkSpec((input_dim,), tuple(layers))
 
 
-def dcgan_discriminator(cfg: dict, input_shape: tuple[int, ...]) -> NetworkSpec:
+def dcgan_discriminator(cfg: Section, input_shape: tuple[int, ...]) -> NetworkSpec:
     """Conv (no norm on the first level), [norm], LeakyReLU, [Dropout] per level; Flatten;
     Dense(1) logits."""
     side, _ = _image(input_shape)
-    sn, norm = cfg["d_norm"] == "spectral", cfg["d_norm"]
+    sn, norm = cfg.d_norm == "spectral", cfg.d_norm
     layers: list[Layer] = []
     for i in range(levels(side) + (side % 8 != 0)):  # 28 -> 14 -> 7 -> 4, 32 -> 16 -> 8 -> 4
         bn = norm == "batchnorm" and i > 0
-        layers += [Conv2d(cfg["channels"] * 2**i, KERNEL, 2, "same", bias=not bn, spectral_norm=sn)]
-        layers += [*_norm("batchnorm" if bn else "none", cfg), Activation("leaky_relu", cfg["slope"])]
-        layers += [Dropout(cfg["d_dropout"])] if cfg.get("d_dropout", 0.0) else []
+        layers += [Conv2d(cfg.channels * 2**i, KERNEL, 2, "same", bias=not bn, spectral_norm=sn)]
+        layers += [*_norm("batchnorm" if bn else "none", cfg), Activation("leaky_relu", cfg.slope)]
+        layers += [Dropout(cfg.d_dropout)] if cfg.d_dropout else []
     layers += [Flatten(), Dense(1, spectral_norm=sn)]
     return NetworkSpec(tuple(input_shape), tuple(layers))
 
 
-def label_map(cfg: dict, side: int) -> NetworkSpec:
+def label_map(cfg: Section, side: int) -> NetworkSpec:
     """Labels -> a learned side x side x 1 map, concatenated to an image as one more channel."""
-    return NetworkSpec(
-        (), (Embedding(cfg["num_classes"], cfg["label_dim"]), Dense(side * side), Reshape((side, side, 1)))
-    )
+    return NetworkSpec((), (Embedding(cfg.num_classes, cfg.label_dim), Dense(side * side), Reshape((side, side, 1))))
 
 
-def label_vector(cfg: dict) -> NetworkSpec:
+def label_vector(cfg: Section) -> NetworkSpec:
     """Labels -> a learned vector, concatenated to a latent code."""
-    return NetworkSpec((), (Embedding(cfg["num_classes"], cfg["label_dim"]),))
+    return NetworkSpec((), (Embedding(cfg.num_classes, cfg.label_dim),))
 
 
-def dcgan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
+def dcgan(cfg: Section, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
     return {
-        "G": dcgan_generator(cfg, sample_shape, cfg["latent_dim"]),
+        "G": dcgan_generator(cfg, sample_shape, cfg.latent_dim),
         "D": dcgan_discriminator(cfg, sample_shape),
     }
 
 
-def cgan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
+def cgan(cfg: Section, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
     """DCGAN with a label embedding concatenated to z and a label map to D's input channels."""
     side, channels = _image(sample_shape)
     return {
-        "G": dcgan_generator(cfg, sample_shape, cfg["latent_dim"] + cfg["label_dim"]),
+        "G": dcgan_generator(cfg, sample_shape, cfg.latent_dim + cfg.label_dim),
         "D": dcgan_discriminator(cfg, (side, side, channels + 1)),
         "G_label": label_vector(cfg),
         "D_label": label_map(cfg, side),
     }
 
 
-def conv_encoder(cfg: dict, input_shape: tuple[int, ...]) -> NetworkSpec:
+def conv_encoder(cfg: Section, input_shape: tuple[int, ...]) -> NetworkSpec:
     side, _ = _image(input_shape)
     layers: list[Layer] = []
     for i in range(levels(side)):
-        layers += [Conv2d(cfg["channels"] * 2**i, KERNEL, 2, "same"), Activation("relu")]
-    return NetworkSpec(tuple(input_shape), (*layers, Flatten(), Dense(2 * cfg["latent_dim"])))
+        layers += [Conv2d(cfg.channels * 2**i, KERNEL, 2, "same"), Activation("relu")]
+    return NetworkSpec(tuple(input_shape), (*layers, Flatten(), Dense(2 * cfg.latent_dim)))
 
 
-def conv_decoder(cfg: dict, sample_shape: tuple[int, ...], input_dim: int) -> NetworkSpec:
+def conv_decoder(cfg: Section, sample_shape: tuple[int, ...], input_dim: int) -> NetworkSpec:
     """Mirrors the encoder; outputs logits (bernoulli) or means (gaussian) per pixel."""
     side, channels = _image(sample_shape)
     n = levels(side)
-    base, width = side // 2**n, cfg["channels"] * 2 ** (n - 1)
+    base, width = side // 2**n, cfg.channels * 2 ** (n - 1)
     layers: list[Layer] = [Dense(base * base * width), Activation("relu"), Reshape((base, base, width))]
     for _ in range(n - 1):
         width //= 2
@@ -181,16 +179,16 @@ def conv_decoder(cfg: dict, sample_shape: tuple[int, ...], input_dim: int) -> Ne
     return NetworkSpec((input_dim,), tuple(layers))
 
 
-def conv_vae(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
-    return {"E": conv_encoder(cfg, sample_shape), "Dec": conv_decoder(cfg, sample_shape, cfg["latent_dim"])}
+def conv_vae(cfg: Section, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
+    return {"E": conv_encoder(cfg, sample_shape), "Dec": conv_decoder(cfg, sample_shape, cfg.latent_dim)}
 
 
-def cvae(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
+def cvae(cfg: Section, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
     """conv_vae with a label map as one more input channel and a label vector beside z."""
     side, channels = _image(sample_shape)
     return {
         "E": conv_encoder(cfg, (side, side, channels + 1)),
-        "Dec": conv_decoder(cfg, sample_shape, cfg["latent_dim"] + cfg["label_dim"]),
+        "Dec": conv_decoder(cfg, sample_shape, cfg.latent_dim + cfg.label_dim),
         "E_label": label_map(cfg, side),
         "Dec_label": label_vector(cfg),
     }

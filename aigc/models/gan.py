@@ -1,4 +1,5 @@
-"""The GAN family: a generator G(z) and a discriminator D(x) that outputs logits.
+"""The GAN family: a generator G(z) and a discriminator D(x) that outputs logits, and its
+training step (`GAN.step`), written once for every backend.
 
 Optional parts, all chosen by the architecture or the config:
 - class conditioning: a `G_label` net (labels -> a vector concatenated to z) and a `D_label`
@@ -9,18 +10,17 @@ Optional parts, all chosen by the architecture or the config:
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import replace
 
 import numpy as np
 
-from .. import dropout
+from .. import dropout, losses
+from ..backends import Backend, Tensor
 from ..losses import GAN_LOSSES
 from ..optim import Adam
 from ..schema import Field, Schema
 from ..specs import BatchNorm
-from ..training.steps import GANParts, GANSettings, d_calls, gan_step
 from ..weights import get_weights, set_weights
 from .base import Model
 
@@ -52,25 +52,28 @@ GENERATOR_NETS = ("G", "G_label")
 DISCRIMINATOR_NETS = ("D", "D_label")
 
 
+def pack_samples(backend: Backend, x: Tensor, size: int) -> Tensor:
+    """(B, ...) -> (B / size, size * prod(...)): PacGAN's packed discriminator input."""
+    if size == 1:
+        return x
+    per_sample = 1
+    for d in tuple(x.shape)[1:]:
+        per_sample *= int(d)
+    return backend.ops.reshape(x, (-1, size * per_sample))
+
+
 class GAN(Model):
     family = "gan"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.settings.ema_decay:
+        m = self.cfg.model
+        self.n_critic = m.n_critic  # discriminator updates per generator update
+        self.pack = getattr(m, "pack", 1)  # PacGAN (mlp_gan's key): D judges `pack` samples at once
+        self.ema_decay = float(np.float32(m.ema))  # exactly a float32: the same constant on both backends
+        if self.ema_decay:
             for name in self.generator_nets:  # not in `specs`: never drawn, copied from the live net
                 self.nets[f"{name}_ema"] = self.backend.build(self.specs[name])
-
-    @property
-    def settings(self) -> GANSettings:
-        m = self.cfg["model"]
-        return GANSettings(
-            loss=m["loss"],
-            pack=m.get("pack", 1),
-            n_critic=m["n_critic"],
-            gp_weight=m["gp_weight"],
-            ema_decay=float(np.float32(m["ema"])),  # exactly a float32: the same constant on both backends
-        )
 
     @property
     def generator_nets(self) -> list[str]:
@@ -82,7 +85,7 @@ class GAN(Model):
 
     @property
     def batch_multiple(self) -> int:
-        return self.cfg["model"]["n_critic"]
+        return self.cfg.model.n_critic
 
     @property
     def data_range(self):
@@ -90,7 +93,7 @@ class GAN(Model):
 
     def build_optimizers(self) -> dict[str, Adam]:
         # The discriminator steps n_critic times per training step: its schedule counts those.
-        d_adam = replace(self.adam, total_steps=self.adam.total_steps * self.cfg["model"]["n_critic"])
+        d_adam = replace(self.adam, total_steps=self.adam.total_steps * self.cfg.model.n_critic)
         nets = lambda names: {n: self.nets[n] for n in names if n in self.nets}
         return {
             "G": Adam(self.backend, nets(GENERATOR_NETS), self.adam),
@@ -106,18 +109,100 @@ class GAN(Model):
 
     @property
     def latent_dim(self) -> int:
-        return self.cfg["model"]["latent_dim"]
+        return self.cfg.model.latent_dim
+
+    @property
+    def d_calls_per_update(self) -> int:
+        """D's calls in one critic update: real, fake (and interpolates under the penalty)."""
+        return 3 if self.cfg.model.gp_weight else 2
+
+    @property
+    def d_calls(self) -> int:
+        """How many times a step calls D: every critic update's calls, then once for the
+        generator; each call gets its own dropout keep-masks."""
+        return self.n_critic * self.d_calls_per_update + 1
 
     def random_inputs(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         inputs = {"z": rng.standard_normal((n, self.latent_dim), dtype=np.float32)}
-        if self.settings.gp_weight:
+        if self.cfg.model.gp_weight:
             inputs["alpha"] = rng.uniform(size=(n,) + (1,) * len(self.sample_shape)).astype(np.float32)
-        s = self.settings
-        keep = dropout.draw(self.specs["D"], rng, d_calls(s), n // s.n_critic // s.pack)
+        keep = dropout.draw(self.specs["D"], rng, self.d_calls, n // self.n_critic // self.pack)
         if keep is not None:
             inputs["d_keep"] = keep
         return inputs
 
+    # -- the networks, with labels where the model is conditional ----------------------------
+    def _generate(self, z, labels, training: bool):
+        return self.with_labels("G", "G_label", z, labels, training)
+
+    def _discriminate(self, x, labels, training: bool, masks: list | None = None):
+        return self.with_labels("D", "D_label", x, labels, training, masks)
+
+    # -- the training step ---------------------------------------------------------------------
+    def step(
+        self,
+        real: Tensor,
+        z: Tensor,
+        labels: Tensor | None = None,
+        alpha: Tensor | None = None,
+        d_keep: Tensor | None = None,
+    ) -> dict[str, Tensor]:
+        """`n_critic` discriminator updates on consecutive slices of the batch (real rows, noise,
+        interpolation weights), then one generator update on the last slice's G(z), computed
+        once (as the PyTorch DCGAN tutorial does; G is unchanged in between). Conditional models
+        generate with the real labels.
+        `d_keep`: D's dropout keep-masks for every call (`d_calls`), or None."""
+        backend, ops, m = self.backend, self.backend.ops, self.cfg.model
+        g_opt, d_opt = self.optimizers["G"], self.optimizers["D"]
+        rows = int(real.shape[0]) // self.n_critic
+        per_update = self.d_calls_per_update
+
+        def judge(x, y, call):
+            masks = dropout.split(backend, self.specs["D"], d_keep, call)
+            return self._discriminate(pack_samples(backend, x, self.pack), y, True, masks)
+
+        aux: dict[str, Tensor] = {}
+        for i in range(self.n_critic):
+            part = slice(i * rows, (i + 1) * rows)
+            r, zi = real[part], z[part]
+            y = None if labels is None else labels[part]
+            if i == self.n_critic - 1:  # G(z) of the last update is recorded once and reused for G's update
+                fake, pullback = backend.forward_for_grad(lambda zi=zi, y=y: self._generate(zi, y, True), g_opt.params)
+            else:
+                fake = self._generate(zi, y, True)
+            fake = ops.stop_gradient(fake)
+
+            def d_objective(r=r, y=y, fake=fake, part=part, call=i * per_update):
+                loss = losses.discriminator_loss(ops, m.loss, judge(r, y, call), judge(fake, y, call + 1))
+                if not m.gp_weight:
+                    return loss, {}
+                a = alpha[part]
+                gp = losses.gradient_penalty(backend, lambda x: judge(x, y, call + 2), a * r + (1.0 - a) * fake)
+                return loss + m.gp_weight * gp, {"gp": gp}
+
+            d_loss, aux, d_grads = backend.value_and_grad(d_objective, d_opt.params)
+            d_opt.apply(d_grads)
+
+        def g_objective(fake):
+            return losses.generator_loss(ops, m.loss, judge(fake, y, self.n_critic * per_update)), {}
+
+        g_loss, _, g_grads = pullback(g_objective)
+        g_opt.apply(g_grads)
+        self._update_average()
+        return {"d_loss": d_loss, "g_loss": g_loss, **aux}
+
+    def _update_average(self) -> None:
+        """The generator's weight average (`ema`): average <- decay * average + (1 - decay) *
+        live for weights; BatchNorm's statistics are copied."""
+        decay = self.ema_decay
+        for name in self.generator_nets if decay else ():
+            live, average = self.nets[name], self.nets[f"{name}_ema"]
+            for k in live.params:
+                self.backend.assign(average.params[k], decay * average.params[k] + (1.0 - decay) * live.params[k])
+            for k in live.states:
+                self.backend.assign(average.states[k], live.states[k])
+
+    # -- after training, and sampling ----------------------------------------------------------
     def finish_training(self, rng: np.random.Generator) -> None:
         """Precise BatchNorm (`precise_bn`; Wu & Johnson, 2021): the running statistics are an
         average over the last few batches, and a generator can be so sensitive to them that
@@ -127,8 +212,8 @@ class GAN(Model):
         They start from BatchNorm's initial values (mean 0, variance 1), not from the running
         averages, so the result depends on the final weights alone: a run resumed from a
         checkpoint written by an earlier finish ends with the same statistics as a straight one."""
-        n = self.cfg["model"]["precise_bn"]
-        suffix = "_ema" if self.settings.ema_decay else ""
+        n = self.cfg.model.precise_bn
+        suffix = "_ema" if self.ema_decay else ""
         norms = [
             layer for name in self.generator_nets for layer in self.specs[name].layers if isinstance(layer, BatchNorm)
         ]
@@ -149,28 +234,11 @@ class GAN(Model):
             y = None if labels is None else t(np.asarray(labels, np.int64))
             self.with_labels(f"G{suffix}", f"G_label{suffix}", t(z), y, training=True)
 
-    # -- the networks, with labels where the model is conditional ----------------------------
-    def _generate(self, z, labels, training: bool):
-        return self.with_labels("G", "G_label", z, labels, training)
-
-    def _discriminate(self, x, labels, training: bool, masks: list | None = None):
-        return self.with_labels("D", "D_label", x, labels, training, masks)
-
-    def step_fn(self):
-        opts = self.optimizers
-        ema = []
-        for name in self.generator_nets if self.settings.ema_decay else ():
-            live, avg = self.nets[name], self.nets[f"{name}_ema"]
-            ema += [(avg.params[k], live.params[k], True) for k in live.params]
-            ema += [(avg.states[k], live.states[k], False) for k in live.states]
-        parts = GANParts(self._generate, self._discriminate, opts["G"], opts["D"], ema, self.specs["D"])
-        return functools.partial(gan_step, self.backend, parts, self.settings)
-
     def generate(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """G(z) in inference mode (the weight average where there is one), in the data's range."""
         t = self.backend.tensor
         y = None if labels is None else t(np.asarray(labels, np.int64))
-        suffix = "_ema" if self.settings.ema_decay else ""
+        suffix = "_ema" if self.ema_decay else ""
         out = self.with_labels(f"G{suffix}", f"G_label{suffix}", t(np.asarray(z, np.float32)), y, training=False)
         return self.from_model_range(self.backend.numpy(out))
 

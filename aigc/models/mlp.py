@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..schema import MAX_DEPTH, Field, Schema
+from ..schema import MAX_DEPTH, Field, Schema, Section
 from ..specs import Activation, BatchNorm, Dense, Flatten, Layer, NetworkSpec, Reshape
 from .gan import GAN_OPTIONS
 
@@ -80,27 +80,23 @@ def packed_shape(sample_shape: tuple[int, ...], pack: int) -> tuple[int, ...]:
     return sample_shape if pack == 1 else (pack * math.prod(sample_shape),)
 
 
-def mlp_gan(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
+def mlp_gan(cfg: Section, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
     """Images get a tanh output (data in [-1, 1]); points an unbounded linear one."""
     output = "tanh" if data_kind == "images" else None
-    widths = [cfg["hidden"]] * cfg["depth"]
-    common = dict(activation=cfg["activation"], slope=cfg["slope"], bn=(cfg["bn_momentum"], cfg["bn_eps"]))
+    widths = [cfg.hidden] * cfg.depth
+    common = dict(activation=cfg.activation, slope=cfg.slope, bn=(cfg.bn_momentum, cfg.bn_eps))
     dim = math.prod(sample_shape)
-    g_widths, d_widths = cfg.get("g_widths") or widths, cfg.get("d_widths") or widths
+    g_widths, d_widths = cfg.g_widths or widths, cfg.d_widths or widths
     return {
-        "G": mlp(
-            (cfg["latent_dim"],), g_widths, dim, norm=cfg["g_norm"], output=output, out_shape=sample_shape, **common
-        ),
-        "D": mlp(packed_shape(sample_shape, cfg["pack"]), d_widths, 1, norm=cfg["d_norm"], **common),
+        "G": mlp((cfg.latent_dim,), g_widths, dim, norm=cfg.g_norm, output=output, out_shape=sample_shape, **common),
+        "D": mlp(packed_shape(sample_shape, cfg.pack), d_widths, 1, norm=cfg.d_norm, **common),
     }
 
 
-def mlp_vae(cfg: dict, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
-    widths = [cfg["hidden"]] * cfg["depth"]
-    common = dict(
-        norm=cfg["norm"], activation=cfg["activation"], slope=cfg["slope"], bn=(cfg["bn_momentum"], cfg["bn_eps"])
-    )
-    k = cfg["latent_dim"]
+def mlp_vae(cfg: Section, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
+    widths = [cfg.hidden] * cfg.depth
+    common = dict(norm=cfg.norm, activation=cfg.activation, slope=cfg.slope, bn=(cfg.bn_momentum, cfg.bn_eps))
+    k = cfg.latent_dim
     return {
         "E": mlp(sample_shape, widths, 2 * k, **common),
         "Dec": mlp((k,), widths[::-1], math.prod(sample_shape), out_shape=sample_shape, **common),

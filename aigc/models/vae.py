@@ -1,4 +1,5 @@
-"""The VAE family: a Gaussian encoder q(z|x) and a Bernoulli or Gaussian decoder p(x|z).
+"""The VAE family: a Gaussian encoder q(z|x) and a Bernoulli or Gaussian decoder p(x|z), its
+objective (the negative ELBO) and its training step (`VAE.step`), written once for every backend.
 
 Class-conditional when the architecture adds `E_label` (labels -> a feature map or vector
 concatenated to the encoder's input) and `Dec_label` (labels -> a vector concatenated to z).
@@ -6,13 +7,12 @@ concatenated to the encoder's input) and `Dec_label` (labels -> a vector concate
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
+from .. import losses
+from ..backends import Tensor
 from ..metrics.likelihood import DEFAULT_K, DEFAULT_ROWS, iwae_nll
 from ..optim import Adam
-from ..training.steps import vae_objective, vae_step
 from .base import Model
 
 
@@ -32,14 +32,10 @@ class VAE(Model):
 
     @property
     def latent_dim(self) -> int:
-        return self.cfg["model"]["latent_dim"]
+        return self.cfg.model.latent_dim
 
     def random_inputs(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         return {"eps": rng.standard_normal((n, self.latent_dim), dtype=np.float32)}
-
-    def _loss_args(self) -> tuple:
-        m = self.cfg["model"]
-        return (m["beta"], m["likelihood"], m["std"])
 
     def _encode(self, x, labels, training: bool):
         return self.with_labels("E", "E_label", x, labels, training)
@@ -47,14 +43,37 @@ class VAE(Model):
     def _decode(self, z, labels, training: bool):
         return self.with_labels("Dec", "Dec_label", z, labels, training)
 
-    def step_fn(self):
-        return functools.partial(
-            vae_step, self.backend, self._encode, self._decode, self.optimizers["VAE"], *self._loss_args()
+    def objective(
+        self, x: Tensor, eps: Tensor, beta: float, training: bool, labels: Tensor | None = None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """Negative ELBO averaged over the batch: reconstruction NLL + beta * KL (nats), with
+        z = mu + sigma * eps (the reparameterisation; eps drawn by the core)."""
+        ops, m = self.backend.ops, self.cfg.model
+        h = self._encode(x, labels, training)
+        k = int(h.shape[-1]) // 2
+        mu, logvar = h[:, :k], h[:, k:]
+        z = mu + ops.exp(0.5 * logvar) * eps
+        out = self._decode(z, labels, training)
+        if m.likelihood == "bernoulli":
+            rec = losses.bernoulli_nll(ops, x, out)
+        else:
+            rec = losses.gaussian_nll(ops, x, out, m.std)
+        kl = losses.gaussian_kl(ops, mu, logvar)
+        rec, kl = ops.mean(rec), ops.mean(kl)
+        return rec + beta * kl, {"rec": rec, "kl": kl}
+
+    def step(self, x: Tensor, eps: Tensor, labels: Tensor | None = None) -> dict[str, Tensor]:
+        """One training step: the objective's gradients (KL weight `beta`) through Adam."""
+        opt = self.optimizers["VAE"]
+        loss, aux, grads = self.backend.value_and_grad(
+            lambda: self.objective(x, eps, self.cfg.model.beta, True, labels), opt.params
         )
+        opt.apply(grads)
+        return {"loss": loss, **aux}
 
     def _labels(self, labels, n: int):
         if self.conditional and labels is None:
-            raise ValueError(f"{self.cfg['model']['name']} is class-conditional: pass the labels")
+            raise ValueError(f"{self.cfg.model.name} is class-conditional: pass the labels")
         return None if labels is None or not self.conditional else self.backend.tensor(np.asarray(labels[:n], np.int64))
 
     def negative_elbo(
@@ -62,25 +81,14 @@ class VAE(Model):
     ) -> float:
         """Mean negative ELBO (nats per example) of data x, one epsilon draw per example.
         Always the true ELBO (KL weight 1), whatever `beta` the model was trained with."""
-        _, likelihood, std = self._loss_args()
         rng = np.random.default_rng(seed)
         total = 0.0
         for start in range(0, len(x), batch_size):
             xb = self.to_model_range(x[start : start + batch_size])
             y = None if labels is None else labels[start : start + batch_size]
             eps = self.random_inputs(rng, len(xb))["eps"]
-            loss, _ = vae_objective(
-                self.backend,
-                self._encode,
-                self._decode,
-                self.backend.tensor(xb),
-                self.backend.tensor(eps),
-                1.0,
-                likelihood,
-                std,
-                training=False,
-                labels=self._labels(y, len(xb)),
-            )
+            x_t, eps_t = self.backend.tensor(xb), self.backend.tensor(eps)
+            loss, _ = self.objective(x_t, eps_t, 1.0, training=False, labels=self._labels(y, len(xb)))
             total += float(self.backend.numpy(loss)) * len(xb)
         return total / len(x)
 
@@ -94,19 +102,19 @@ class VAE(Model):
     ) -> float:
         """Importance-weighted NLL estimate (Burda et al.; nats per example) with k samples each
         (`aigc.metrics.likelihood`); a lower bound on log p(x), so at most the negative ELBO."""
-        _, likelihood, std = self._loss_args()
+        m = self.cfg.model
         if self.conditional and labels is None:
-            raise ValueError(f"{self.cfg['model']['name']} is class-conditional: pass the labels")
+            raise ValueError(f"{self.cfg.model.name} is class-conditional: pass the labels")
         labels = labels if self.conditional else None
         return iwae_nll(
-            self.backend, self._encode, self._decode, self.to_model_range(x), likelihood, std, k, seed, labels, rows
+            self.backend, self._encode, self._decode, self.to_model_range(x), m.likelihood, m.std, k, seed, labels, rows
         )
 
     def decode(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """The decoder's mean for latent codes z, in the data's range."""
         ops, t = self.backend.ops, self.backend.tensor
         out = self._decode(t(np.asarray(z, np.float32)), self._labels(labels, len(z)), training=False)
-        if self.cfg["model"]["likelihood"] == "bernoulli":
+        if self.cfg.model.likelihood == "bernoulli":
             out = ops.sigmoid(out)
         return self.from_model_range(self.backend.numpy(out))
 

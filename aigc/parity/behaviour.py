@@ -83,7 +83,7 @@ def report(config_paths: list[str], seeds: int, overrides: list[str], out: Path,
     out.mkdir(parents=True, exist_ok=True)
     tables = []
     for path in config_paths:
-        family = models.REGISTRY[config.load(path)["model"]["name"]].family.family
+        family = models.REGISTRY[config.load(path).model.name].family.family
         if jobs > 1:
             per_backend = run_parallel(path, list(range(seeds)), overrides, jobs)
         else:

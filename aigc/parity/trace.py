@@ -35,7 +35,7 @@ def snapshot_steps(k: int) -> list[int]:
 class Trace:
     backend: str
     device: str
-    config: dict
+    config: dict  # the plain resolved config (what the trace file stores)
     metric_names: list[str]
     losses: np.ndarray  # (steps, metrics)
     weights: dict[int, dict[str, np.ndarray]]  # step -> canonical weights
@@ -69,8 +69,8 @@ def perturb_every_ulp(model, seed: int = 0) -> None:
     model.load_weights(weights)
 
 
-def record(cfg: dict, steps: int, perturb: bool = False, snapshots: list[int] | None = None) -> Trace:
-    """Run `steps` training steps of a resolved config, determinism switches on (no TF32),
+def record(cfg: config_mod.Config, steps: int, perturb: bool = False, snapshots: list[int] | None = None) -> Trace:
+    """Run `steps` training steps of a typed config, determinism switches on (no TF32),
     and record the trace. `perturb` moves one initial weight by one float32 ulp: the
     control run that shows how fast rounding differences alone grow."""
     model, dataset, rng = build(cfg)  # train.steps stays: it sets the learning-rate schedule
@@ -99,9 +99,9 @@ def record(cfg: dict, steps: int, perturb: bool = False, snapshots: list[int] | 
         "node": platform.node(),
     }
     return Trace(
-        cfg["backend"],
-        cfg["device"],
-        cfg,
+        cfg.backend,
+        cfg.device,
+        cfg.to_dict(),
         names or [],
         np.array(rows, np.float64).reshape(steps, -1),
         weights,

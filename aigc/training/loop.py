@@ -16,14 +16,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
 from .. import backends, checkpoint, data, limits, models, rundir, threads
-from ..config import dump, validate
+from ..config import Config, dump, validate
 from ..errors import ConfigError, Interrupted, OutOfMemory, TrainingDiverged
 from ..evaluate import evaluate
 from ..models import Model
@@ -42,7 +42,7 @@ class Run:
     """What `train` returns: the trained model and where its files are."""
 
     model: Model
-    config: dict
+    config: Config
     out: Path
     step: int
     metrics: dict = field(default_factory=dict)  # the last logged training metrics
@@ -53,34 +53,36 @@ class Run:
         return self.model.sample(n, seed=seed)
 
 
-def backend_for(cfg: dict) -> tuple[backends.Backend, threads.Choice]:
+def backend_for(cfg: Config) -> tuple[backends.Backend, threads.Choice]:
     """The config's backend, its threads chosen as `train.threads` says."""
-    if cfg["train"]["threads"] == threads.AUTO:
+    if cfg.train.threads == threads.AUTO:
         threads.register()  # before the framework's import: runs started together see each other
-    backend = backends.get(cfg["backend"], device=cfg["device"])
-    return backend, threads.apply(backend, cfg["train"]["threads"])
+    backend = backends.get(cfg.backend, device=cfg.device)
+    return backend, threads.apply(backend, cfg.train.threads)
 
 
-def build(cfg: dict, backend: backends.Backend | None = None) -> tuple[Model, data.Dataset, np.random.Generator]:
+def build(cfg: Config, backend: backends.Backend | None = None) -> tuple[Model, data.Dataset, np.random.Generator]:
     """Backend (`backend_for` unless given), dataset and a freshly initialised model for a
     resolved config."""
     backend = backend or backend_for(cfg)[0]
-    dataset = data.load(cfg["data"], cfg["seed"])
-    batch_size = cfg["train"]["batch_size"]
+    dataset = data.load(cfg.data, cfg.seed)
+    batch_size = cfg.train.batch_size
     if batch_size > len(dataset.x):
         raise ConfigError(f"train.batch_size: {batch_size} exceeds the {len(dataset.x)} training examples")
-    if batch_size % cfg["model"].get("pack", 1):
-        raise ConfigError(f"train.batch_size: {batch_size} is not a multiple of model.pack={cfg['model']['pack']}")
+    pack = getattr(cfg.model, "pack", 1)
+    if batch_size % pack:
+        raise ConfigError(f"train.batch_size: {batch_size} is not a multiple of model.pack={pack}")
     model = models.build(cfg, backend, dataset.sample_shape, dataset.kind)
-    rng = np.random.default_rng(cfg["seed"])
+    rng = np.random.default_rng(cfg.seed)
     model.initialize(rng)
     return model, dataset, rng
 
 
-def snapshot(model: Model, cfg: dict, step: int, rng: np.random.Generator, batches: Feed) -> checkpoint.Checkpoint:
-    """The whole state of a run: what a checkpoint stores and a rollback returns to."""
+def snapshot(model: Model, cfg: Config, step: int, rng: np.random.Generator, batches: Feed) -> checkpoint.Checkpoint:
+    """The whole state of a run: what a checkpoint stores (the config as its plain dict) and a
+    rollback returns to."""
     return checkpoint.Checkpoint(
-        config=cfg,
+        config=cfg.to_dict(),
         step=step,
         weights=model.weights(),
         optim=model.optimizer_state(),
@@ -104,22 +106,23 @@ def class_rows(num_classes: int, per_class: int) -> np.ndarray:
     return np.repeat(np.arange(num_classes), per_class)
 
 
-def feed_for(model: Model, dataset: data.Dataset, cfg: dict) -> Feed:
+def feed_for(model: Model, dataset: data.Dataset, cfg: Config) -> Feed:
     """The run's batches in the model's range; a step takes `batch_multiple` batches (WGAN's
     n_critic), and a class-conditional model gets their labels too."""
     if model.conditional and dataset.labels is None:
-        raise ConfigError(f"model {model.cfg['model']['name']} is class-conditional; data {dataset.name} has no labels")
-    rows = cfg["train"]["batch_size"] * model.batch_multiple
-    return Feed(dataset, rows, cfg["seed"], model.to_model_range, labels=model.conditional)
+        raise ConfigError(f"model {model.cfg.model.name} is class-conditional; data {dataset.name} has no labels")
+    rows = cfg.train.batch_size * model.batch_multiple
+    return Feed(dataset, rows, cfg.seed, model.to_model_range, labels=model.conditional)
 
 
-def _resumable(cfg: dict, directory: Path) -> checkpoint.Checkpoint:
-    """The newest checkpoint, if this config could have written it (`train.steps` may grow)."""
+def _resumable(cfg: Config, directory: Path) -> checkpoint.Checkpoint:
+    """The newest checkpoint, if this config could have written it (`train.steps` may grow);
+    compared in the plain form the checkpoint stores."""
     ckpt = checkpoint.load(directory)
-    saved = validate(ckpt.config)
+    saved, plain = validate(ckpt.config), cfg.to_dict()
     differences = []
     for key in RESUME_MUST_MATCH:
-        mine, theirs = cfg[key], saved[key]
+        mine, theirs = plain[key], saved[key]
         if isinstance(mine, dict):
             pairs = {f"{key}.{k}": (mine.get(k), theirs.get(k)) for k in {**mine, **theirs}}
         else:
@@ -132,8 +135,8 @@ def _resumable(cfg: dict, directory: Path) -> checkpoint.Checkpoint:
     if differences:
         where = f"the checkpoint in {directory} (step {ckpt.step})"
         raise ConfigError(f"resume: the config differs from {where}: {', '.join(differences)}")
-    if cfg["train"]["steps"] < ckpt.step:
-        raise ConfigError(f"resume: train.steps={cfg['train']['steps']} is below the checkpoint's step {ckpt.step}")
+    if cfg.train.steps < ckpt.step:
+        raise ConfigError(f"resume: train.steps={cfg.train.steps} is below the checkpoint's step {ckpt.step}")
     return ckpt
 
 
@@ -201,38 +204,38 @@ def _nonfinite(step: int, losses: dict[str, float], state: checkpoint.Checkpoint
     return None
 
 
-def _evaluate(model: Model, held_out: data.Dataset, cfg: dict) -> dict:
-    t = cfg["train"]
-    return evaluate(model, held_out, t["eval_samples"], cfg["seed"], iwae_k=t["eval_iwae_k"], images=t["eval_images"])
+def _evaluate(model: Model, held_out: data.Dataset, cfg: Config) -> dict:
+    t = cfg.train
+    return evaluate(model, held_out, t.eval_samples, cfg.seed, iwae_k=t.eval_iwae_k, images=t.eval_images)
 
 
-def train(cfg: dict) -> Run:
-    """Train a resolved config; write config, metrics, samples and checkpoints to `cfg["out"]`.
-    With `cfg["resume"]`, continue from the newest checkpoint in `<out>/checkpoint`.
+def train(cfg: Config) -> Run:
+    """Train a typed config (`aigc.config.load`); write config, metrics, samples and
+    checkpoints to `cfg.out`. With `cfg.resume`, continue from the newest checkpoint in `<out>/checkpoint`.
     Checked before any work: the memory the sizes need, and `out` (writable, not a file);
     `out` stays locked against other runs until this one ends (docs/reliability.md). The
     thread count chosen is printed and stored in the run's config (`train.threads`); under
     `auto` it is revised as other programs start and end (`threads.Governor`)."""
     limits.check_train(cfg)
-    backends.backend_class(cfg["backend"])  # a backend that is not installed: refused before out= is created
-    with rundir.locked(rundir.check(cfg["out"])):
+    backends.backend_class(cfg.backend)  # a backend that is not installed: refused before out= is created
+    with rundir.locked(rundir.check(cfg.out)):
         return _train(cfg)
 
 
-def _train(cfg: dict) -> Run:
+def _train(cfg: Config) -> Run:
     """The run, phase by phase: set up, resume or start, the out folder, the steps, the end."""
     backend, choice = backend_for(cfg)
-    cfg = {**cfg, "train": {**cfg["train"], "threads": choice.threads}}  # the count chosen, stored
+    cfg = replace(cfg, train=cfg.train.replace(threads=choice.threads))  # the count chosen, stored
     model, dataset, rng = build(cfg, backend)
     governor = threads.Governor(backend, choice)
     batches = feed_for(model, dataset, cfg)
-    out = Path(cfg["out"])
+    out = Path(cfg.out)
     at = _resume_or_start(cfg, model, rng, batches, out / "checkpoint")
     _prepare_out(cfg, out)
-    held_out = data.held_out(cfg["data"], cfg["seed"]) or dataset
+    held_out = data.held_out(cfg.data, cfg.seed) or dataset
     first, started = at.step, time.perf_counter()
     with _Log(cfg, out, at.step) as log, batches, _deferred_signals() as received:
-        if cfg["train"]["progress"]:  # once the run is sure to start (a refused resume says only why)
+        if cfg.train.progress:  # once the run is sure to start (a refused resume says only why)
             threads.announce(choice, backend.name)
         evaluation = _steps(cfg, model, rng, batches, held_out, at, log, governor, received)
     elapsed = time.perf_counter() - started
@@ -254,10 +257,10 @@ class _Position:
     evaluated_at: int | None = None
 
 
-def _resume_or_start(cfg: dict, model: Model, rng: np.random.Generator, batches: Feed, ckpt_dir: Path) -> _Position:
+def _resume_or_start(cfg: Config, model: Model, rng: np.random.Generator, batches: Feed, ckpt_dir: Path) -> _Position:
     """Step 0, or with `resume` the newest checkpoint's state: weights, optimizers, the
     generator and the batch position, bit for bit."""
-    if not cfg["resume"]:
+    if not cfg.resume:
         return _Position(0, snapshot(model, cfg, 0, rng, batches), None)
     good = _resumable(cfg, ckpt_dir)
     if tuple(good.sample_shape) != model.sample_shape or good.data_kind != model.data_kind:
@@ -270,10 +273,10 @@ def _resume_or_start(cfg: dict, model: Model, rng: np.random.Generator, batches:
     return _Position(good.step, good, good.step)
 
 
-def _prepare_out(cfg: dict, out: Path) -> None:
+def _prepare_out(cfg: Config, out: Path) -> None:
     """The run folder: a fresh run's old checkpoints removed; the resolved config written."""
     out.mkdir(parents=True, exist_ok=True)
-    if not cfg["resume"]:
+    if not cfg.resume:
         checkpoint.clear(out / "checkpoint")
     (out / "config.yaml").write_text(dump(cfg))
 
@@ -281,14 +284,14 @@ def _prepare_out(cfg: dict, out: Path) -> None:
 class _Log:
     """The progress bar and metrics.jsonl (cut after the checkpoint's step on resume)."""
 
-    def __init__(self, cfg: dict, out: Path, step: int):
+    def __init__(self, cfg: Config, out: Path, step: int):
         from tqdm.auto import tqdm
 
-        tcfg = cfg["train"]
-        self.every = tcfg["log_every"]
-        desc = f"{cfg['model']['name']} [{cfg['backend']}]"
-        self.bar = tqdm(total=tcfg["steps"], initial=step, disable=not tcfg["progress"], desc=desc)
-        self.file = _open_log(out / "metrics.jsonl", step if cfg["resume"] else None)
+        tcfg = cfg.train
+        self.every = tcfg.log_every
+        desc = f"{cfg.model.name} [{cfg.backend}]"
+        self.bar = tqdm(total=tcfg.steps, initial=step, disable=not tcfg.progress, desc=desc)
+        self.file = _open_log(out / "metrics.jsonl", step if cfg.resume else None)
         self.last: dict[str, float] = {}  # the last logged training metrics
 
     def __enter__(self) -> _Log:
@@ -321,7 +324,7 @@ class _Log:
 
 
 def _steps(
-    cfg: dict,
+    cfg: Config,
     model: Model,
     rng: np.random.Generator,
     batches: Feed,
@@ -334,31 +337,31 @@ def _steps(
     """Train to `train.steps`. After each step: a NaN/inf stops the run or rolls it back; the
     log, an evaluation (`eval_every`) and a checkpoint (`checkpoint_every`, the last step, a
     signal) as due; a signal then stops the run. Returns the newest evaluation's results."""
-    tcfg, ckpt_dir = cfg["train"], Path(cfg["out"]) / "checkpoint"
-    every, steps = tcfg["checkpoint_every"], tcfg["steps"]
+    tcfg, ckpt_dir = cfg.train, Path(cfg.out) / "checkpoint"
+    every, steps = tcfg.checkpoint_every, tcfg.steps
     evaluation: dict = {}
     while at.step < steps:
         revised = governor.tick()
-        if revised and tcfg["progress"]:
+        if revised and tcfg.progress:
             log.note(f"aigc: {model.backend.name} now uses {revised}")
-        losses = _step(model, *batches.next_labeled(), rng, tcfg["batch_size"])
+        losses = _step(model, *batches.next_labeled(), rng, tcfg.batch_size)
         at.step += 1
         if at.step == steps:  # its own generator: the training draws stay as they were
-            model.finish_training(np.random.default_rng([cfg["seed"], FINISH_STREAM]))
+            model.finish_training(np.random.default_rng([cfg.seed, FINISH_STREAM]))
         stopping = bool(received)  # read once: a signal arriving later in this step waits for the next
         due = at.step == steps or stopping or bool(every and at.step % every == 0)
         state = snapshot(model, cfg, at.step, rng, batches) if due else None
         problem = _nonfinite(at.step, losses, state)
         if problem:
-            _roll_back(problem, tcfg["on_nonfinite"], model, batches, at, ckpt_dir)
+            _roll_back(problem, tcfg.on_nonfinite, model, batches, at, ckpt_dir)
             log.rolled_back(at.step)
             continue
         log.step(at.step, losses, final=at.step == steps)
-        if tcfg["eval_every"] and at.step % tcfg["eval_every"] == 0:
+        if tcfg.eval_every and at.step % tcfg.eval_every == 0:
             evaluation, at.evaluated_at = _evaluate(model, held_out, cfg), at.step
             log.evaluation(at.step, evaluation)
         if state is not None:
-            checkpoint.save(ckpt_dir, state, tcfg["keep_checkpoints"])
+            checkpoint.save(ckpt_dir, state, tcfg.keep_checkpoints)
             at.good, at.saved = state, at.step
         if stopping:
             sig = signal.Signals(received[0])
@@ -382,7 +385,7 @@ def _roll_back(problem: str, policy: str, model: Model, batches: Feed, at: _Posi
 
 
 def _finish(
-    cfg: dict,
+    cfg: Config,
     model: Model,
     rng: np.random.Generator,
     batches: Feed,
@@ -393,9 +396,9 @@ def _finish(
 ) -> dict:
     """The end of a run: the last checkpoint (train.steps=0: the initial state), the final
     evaluation (eval.json) unless the last step had one, and the samples' picture."""
-    tcfg, out = cfg["train"], Path(cfg["out"])
+    tcfg, out = cfg.train, Path(cfg.out)
     if at.saved != at.step:
-        checkpoint.save(out / "checkpoint", snapshot(model, cfg, at.step, rng, batches), tcfg["keep_checkpoints"])
+        checkpoint.save(out / "checkpoint", snapshot(model, cfg, at.step, rng, batches), tcfg.keep_checkpoints)
     if at.evaluated_at != at.step:
         evaluation = _evaluate(model, held_out, cfg)
     (out / "eval.json").write_text(json.dumps(evaluation, indent=2) + "\n")
@@ -403,14 +406,14 @@ def _finish(
     return evaluation
 
 
-def _plot_samples(cfg: dict, model: Model, dataset: data.Dataset, path: Path) -> None:
+def _plot_samples(cfg: Config, model: Model, dataset: data.Dataset, path: Path) -> None:
     """samples.png: a conditional model's rows of 8 per class; points over the mixture's
     centres; else a grid of 64."""
     if model.conditional:
-        labels = class_rows(cfg["model"]["num_classes"], 8)
-        save_samples(model.sample(len(labels), seed=cfg["seed"], labels=labels), path, columns=8)
+        labels = class_rows(cfg.model.num_classes, 8)
+        save_samples(model.sample(len(labels), seed=cfg.seed, labels=labels), path, columns=8)
         return
     centers = data.mixtures.centers_and_std(dataset.name)[0] if dataset.name in data.mixtures.MIXTURES else None
-    title = f"{cfg['model']['name']} on {dataset.name} [{cfg['backend']}]"
-    samples = model.sample(cfg["train"]["eval_samples"] if dataset.kind == "points" else 64, seed=cfg["seed"])
+    title = f"{cfg.model.name} on {dataset.name} [{cfg.backend}]"
+    samples = model.sample(cfg.train.eval_samples if dataset.kind == "points" else 64, seed=cfg.seed)
     save_samples(samples, path, centers, title=title)

@@ -21,9 +21,9 @@ args = parser.parse_args()
 centers, std = centers_and_std(args.mixture)
 for path in args.runs:
     model = aigc.load(f"{path}/checkpoint", backend="torch")
-    seed = model.cfg["seed"]
+    seed = model.cfg.seed
     before = mode_statistics(model.sample(2500, seed=seed), centers, std)
-    model.cfg["model"]["precise_bn"] = args.n
+    model.cfg = model.cfg.replace(model__precise_bn=args.n)
     model.finish_training(np.random.default_rng([seed, 0xF1]))  # the stream aigc.training.loop uses
     after = mode_statistics(model.sample(2500, seed=seed), centers, std)
     print(path, "running averages:", before, "precise:", after)

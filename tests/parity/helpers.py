@@ -19,7 +19,7 @@ def data_for(model: str) -> dict:
     return dict(RING if entry.family.family == "gan" and "channels" not in entry.schema else DIGITS)
 
 
-def tiny_config(model: str, backend: str, **overrides) -> dict:
+def tiny_config(model: str, backend: str, **overrides) -> config.Config:
     return config.load(tiny_raw(model, backend), [f"{k}={v}" for k, v in overrides.items()])
 
 
@@ -40,9 +40,9 @@ def build_pair(pair: dict, model: str, **overrides) -> tuple[dict, data.Dataset]
     built = {}
     for name, backend in pair.items():
         cfg = tiny_config(model, name, **overrides)
-        dataset = data.load(cfg["data"], cfg["seed"])
+        dataset = data.load(cfg.data, cfg.seed)
         m = models.build(cfg, backend, dataset.sample_shape, dataset.kind)
-        m.initialize(np.random.default_rng(cfg["seed"]))
+        m.initialize(np.random.default_rng(cfg.seed))
         built[name] = m
     return built, dataset
 

@@ -5,7 +5,6 @@ import pytest
 
 from aigc import losses
 from aigc.parity.tolerances import GRAD_ATOL, GRAD_RTOL
-from aigc.training.steps import vae_objective
 from aigc.weights import set_weights
 
 from .helpers import build_pair, canonical_grads
@@ -55,7 +54,7 @@ def test_vae_loss_gradients(pair, beta):
     for name, m in built.items():
         b = m.backend
         loss, aux, g = b.value_and_grad(
-            lambda: vae_objective(b, m._encode, m._decode, b.tensor(x), b.tensor(eps), beta, "bernoulli", 1.0, True),
+            lambda: m.objective(b.tensor(x), b.tensor(eps), beta, training=True),
             m.optimizers["VAE"].params,
         )
         grads[name] = canonical_grads(m, ["E", "Dec"], g)
@@ -101,7 +100,7 @@ def test_gradient_penalty_gradients(pair, model, d_norm):
         penalty = lambda: b.value_and_grad(
             lambda: (losses.gradient_penalty(b, lambda v: D(v, True), x), {}), list(D.params.values())
         )
-        gp, _, g = b.compile(penalty, m.cfg["train"]["compile"])()  # as in a training step (tf.function)
+        gp, _, g = b.compile(penalty, m.cfg.train.compile)()  # as in a training step (tf.function)
         grads[name] = canonical_grads(m, ["D"], g)
         values[name] = float(b.numpy(gp))
     assert values["torch"] > 1e-3  # a penalty, not a vanishing one

@@ -18,7 +18,7 @@ STEPS = 20
 def run_steps(model, dataset, steps: int, seed: int = 0) -> list[dict[str, float]]:
     rng = np.random.default_rng(seed)
     history = []
-    with feed_for(model, dataset, {**model.cfg, "seed": seed}) as feed:
+    with feed_for(model, dataset, model.cfg.replace(seed=seed)) as feed:
         for _ in range(steps):
             batch, labels = feed.next_labeled()
             metrics = model.train_step(batch, rng, labels)
