@@ -19,6 +19,8 @@ def _train(args: argparse.Namespace) -> int:
     from .training.loop import train
 
     cfg = config.load(args.config, args.overrides + (["resume=true"] if args.resume else []))
+    if args.port is not None and args.nproc is None:
+        raise ConfigError(f"--port {args.port}: only with --nproc N (the workers' ports)")
     if args.nproc is not None:  # data-parallel workers on this machine (docs/distributed.md)
         from .distributed import launch
 
