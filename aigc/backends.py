@@ -91,6 +91,15 @@ class Backend(Protocol):
         """Whether `exc`, raised by a step, is the framework running out of (device) memory."""
         ...
 
+    # Optional, for data-parallel training (aigc/distributed, docs/distributed.md):
+    # join(launch: aigc.distributed.Launch) -> aigc.distributed.Collectives
+    #     this process's place in the run's world (its engine started once per process),
+    #     before any network is built: all_gather in rank order, inside and outside a step,
+    #     the step as the engine runs it, BatchNorm statistics from the core's rank-order sums;
+    # launch(nproc, argv, port, out) -> int   (a staticmethod)
+    #     `aigc train --nproc N`: N local workers of `aigc *argv` through the framework's own
+    #     launcher (TensorFlow's TF_CONFIG workers are started by the core itself).
+
 
 def _entry_points() -> dict[str, metadata.EntryPoint]:
     return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}

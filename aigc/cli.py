@@ -19,12 +19,25 @@ def _train(args: argparse.Namespace) -> int:
     from .training.loop import train
 
     cfg = config.load(args.config, args.overrides + (["resume=true"] if args.resume else []))
+    if args.port is not None and args.nproc is None:
+        raise ConfigError(f"--port {args.port}: only with --nproc N (the workers' ports)")
+    if args.nproc is not None:  # data-parallel workers on this machine (docs/distributed.md)
+        from .distributed import launch
+
+        worker = ["train", args.config, *args.overrides, *(["--resume"] if args.resume else [])]
+        return launch.run(cfg, args.nproc, args.port, worker)
     try:
         run = train(cfg)
     except Interrupted as exc:
+        from .distributed import detect
+
+        if not detect(cfg.backend).chief:  # data-parallel: rank 0 says it
+            return exc.exit_code
         kept = [o for o in args.overrides if not o.startswith("resume=")]
         print(f"aigc: {exc.message(shlex.join(['aigc', 'train', args.config, *kept, 'resume=true']))}", file=sys.stderr)
         return exc.exit_code
+    if not run.chief:
+        return 0
     speed = f" ({run.steps_per_s:.1f} steps/s)" if run.steps_per_s else ""
     print(f"trained {run.step} steps on {cfg.backend}{speed}: {json.dumps(run.metrics)}")
     if run.evaluation:
@@ -217,6 +230,8 @@ def parser() -> argparse.ArgumentParser:
         help="e.g. backend=tensorflow train.steps=500 (anywhere on the line)",
     )
     t.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint (same as resume=true)")
+    t.add_argument("--nproc", type=int, default=None, help="data-parallel worker processes on this machine")
+    t.add_argument("--port", type=int, default=None, help="with --nproc: the workers' first port (default: free ones)")
     t.set_defaults(func=_train)
 
     s = sub.add_parser("sample", help="draw samples from a checkpoint")

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from . import distributed
 from .backends import Backend, BuiltNetwork, Tensor
 from .errors import CheckpointError
 
@@ -97,6 +98,7 @@ class Adam:
         self._powers_shift = backend.tensor(np.array([0.0, 0.0, 1.0], np.float32))
 
     def apply(self, grads: list[Tensor]) -> None:
+        grads = distributed.current().reduce(self.backend, list(grads))  # data-parallel: every rank's, in rank order
         c = self.config
         b1, b2, lr, eps = _f32(c.beta1), _f32(c.beta2), _f32(c.lr), _f32(c.eps)
         one_minus_b1, one_minus_b2 = _f32(1 - np.float32(c.beta1)), _f32(1 - np.float32(c.beta2))

@@ -65,6 +65,14 @@ def parser() -> argparse.ArgumentParser:
         help="instead: the shared-machine case, samples/s of 1 run alone and of 2 runs at once "
         "(framework default vs auto threads), each run timed for SECONDS",
     )
+    p.add_argument(
+        "--scaling",
+        type=int,
+        default=None,
+        metavar="STEPS",
+        help="instead: samples/s of 1 and 2 data-parallel processes per framework, efficiency and the "
+        "communication share of a step (docs/distributed.md), STEPS timed steps per run",
+    )
     p.add_argument("--timeout", type=int, default=900, help="seconds per configuration before it is given up")
     p.add_argument("-o", "--output", default=str(Path(__file__).parent / "results"), help="directory for bench.*")
     return p
@@ -110,6 +118,16 @@ def main(argv: list[str] | None = None) -> int:
         print(report.shared_table(rows))
         log(f"wrote {out / 'shared.json'}, {out / 'shared.md'}")
         return 0 if all("error" not in x for r in rows for x in r["runs"]) else 1
+    if args.scaling is not None:
+        from .scaling import run_scaling, scaling_table
+
+        result = run_scaling(plan.configs, plan.frameworks, args.scaling, plan.overrides, plan.timeout_s)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "scaling.json").write_text(json.dumps(result, indent=1) + "\n")
+        (out / "scaling.md").write_text(scaling_table(result) + "\n")
+        print(scaling_table(result))
+        log(f"wrote {out / 'scaling.json'}, {out / 'scaling.md'}")
+        return 0 if all("error" not in r[k] for r in result["rows"] for k in ("one", "local", "many")) else 1
     if args.quality is not None:
         rows = run_quality(plan, args.quality)
         out.mkdir(parents=True, exist_ok=True)

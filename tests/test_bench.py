@@ -173,3 +173,24 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
     assert "| `cgan_mnist` | tensorflow | 512.3 | 0.400 | 0.450 | 5.10 | 80.0% |" in table
     assert "| `gan_grid25` | 3 | tensorflow | 13.0 ± 0.2 | 60.0% ± 20.0% | 0.700 ± 0.200 |" in table
     assert "99.37%" in table and table.count("| torch |") == 2 + 4 + 2 + 1  # VAEs, GANs, conditional, grid
+
+
+def test_scaling_table_reports_efficiency_and_communication_share():
+    from benchmarks.scaling import scaling_table
+
+    rows = [
+        {
+            "config": "configs/dcgan_mnist.yaml",
+            "framework": "torch",
+            "batch_size": 64,
+            "nproc": 2,
+            "one": {"step_s": 0.8, "samples_per_s": 80.0},
+            "local": {"step_s": 0.4, "samples_per_s": 80.0},
+            "many": {"step_s": 0.5, "samples_per_s": 128.0},
+        },
+        {"config": "configs/x.yaml", "framework": "tensorflow", "batch_size": 8, "nproc": 2, "one": {}, "local": {}}
+        | {"many": {"error": "WorkerFailed: rank 1"}},
+    ]
+    table = scaling_table({"machine": {"cpu": "cpu", "cores": 2}, "steps": 10, "rows": rows})
+    assert "| dcgan_mnist | torch | 64 | 80 | 128 | 0.80 | 20% |" in table
+    assert "| x | tensorflow | 8 | WorkerFailed: rank 1 |" in table

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import distributed
 from ..backends import Backend, BuiltNetwork, Tensor
 from ..optim import Adam, AdamConfig
 from ..schema import Section
@@ -145,7 +146,8 @@ class Model:
         """One optimisation step on a batch (model range), random inputs drawn from `rng`;
         a conditional model also takes the batch's labels."""
         tensor = self.backend.tensor
-        inputs = {k: tensor(v) for k, v in self.random_inputs(rng, len(batch)).items()}
+        batch, inputs, labels = distributed.current().shard(self, batch, self.random_inputs(rng, len(batch)), labels)
+        inputs = {k: tensor(v) for k, v in inputs.items()}
         if self.conditional:
             if labels is None:
                 raise ValueError(f"{self.cfg.model.name} is class-conditional: its data needs labels")

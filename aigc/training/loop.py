@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
-from .. import backends, checkpoint, data, limits, models, rundir, threads
+from .. import backends, checkpoint, data, distributed, limits, models, rundir, threads
 from ..config import Config, dump, validate
 from ..errors import ConfigError, Interrupted, OutOfMemory, TrainingDiverged
 from ..evaluate import evaluate
@@ -48,6 +49,7 @@ class Run:
     metrics: dict = field(default_factory=dict)  # the last logged training metrics
     evaluation: dict = field(default_factory=dict)
     steps_per_s: float | None = None  # this call's training steps over their wall time
+    chief: bool = True  # data-parallel: rank 0, which wrote the files
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         return self.model.sample(n, seed=seed)
@@ -185,7 +187,8 @@ def _step(
 ) -> dict[str, float]:
     """One step; its metrics as host floats, every step, for the divergence check."""
     try:
-        return {k: float(model.backend.numpy(v)) for k, v in model.train_step(batch, rng, labels).items()}
+        with distributed.current().step():
+            return {k: float(model.backend.numpy(v)) for k, v in model.train_step(batch, rng, labels).items()}
     except Exception as exc:
         if model.backend.is_out_of_memory(exc):
             message = f"out of memory at train.batch_size={batch_size}; try a smaller train.batch_size"
@@ -218,14 +221,17 @@ def train(cfg: Config) -> Run:
     `auto` it is revised as other programs start and end (`threads.Governor`)."""
     limits.check_train(cfg)
     backends.backend_class(cfg.backend)  # a backend that is not installed: refused before out= is created
-    with rundir.locked(rundir.check(cfg.out)):
+    out = rundir.check(cfg.out)
+    with rundir.locked(out) if distributed.detect(cfg.backend).chief else nullcontext(), distributed.session():
         return _train(cfg)
 
 
 def _train(cfg: Config) -> Run:
     """The run, phase by phase: set up, resume or start, the out folder, the steps, the end."""
     backend, choice = backend_for(cfg)
-    cfg = replace(cfg, train=cfg.train.replace(threads=choice.threads))  # the count chosen, stored
+    world = distributed.join(backend, cfg)  # data-parallel: rank 0 writes, shows progress, evaluates
+    progress = cfg.train.progress and world.chief
+    cfg = replace(cfg, train=cfg.train.replace(threads=choice.threads, progress=progress))  # the threads, stored
     model, dataset, rng = build(cfg, backend)
     governor = threads.Governor(backend, choice)
     batches = feed_for(model, dataset, cfg)
@@ -241,7 +247,7 @@ def _train(cfg: Config) -> Run:
     elapsed = time.perf_counter() - started
     evaluation = _finish(cfg, model, rng, batches, held_out, dataset, at, evaluation)
     rate = (at.step - first) / elapsed if at.step > first else None
-    return Run(model, cfg, out, at.step, log.last, evaluation, rate)
+    return Run(model, cfg, out, at.step, log.last, evaluation, rate, world.chief)
 
 
 @dataclass
@@ -275,6 +281,8 @@ def _resume_or_start(cfg: Config, model: Model, rng: np.random.Generator, batche
 
 def _prepare_out(cfg: Config, out: Path) -> None:
     """The run folder: a fresh run's old checkpoints removed; the resolved config written."""
+    if not distributed.current().chief:
+        return
     out.mkdir(parents=True, exist_ok=True)
     if not cfg.resume:
         checkpoint.clear(out / "checkpoint")
@@ -291,7 +299,9 @@ class _Log:
         self.every = tcfg.log_every
         desc = f"{cfg.model.name} [{cfg.backend}]"
         self.bar = tqdm(total=tcfg.steps, initial=step, disable=not tcfg.progress, desc=desc)
-        self.file = _open_log(out / "metrics.jsonl", step if cfg.resume else None)
+        chief = distributed.current().chief  # the other ranks' lines go nowhere
+        path = out / "metrics.jsonl" if chief else Path(os.devnull)
+        self.file = _open_log(path, step if cfg.resume and chief else None)
         self.last: dict[str, float] = {}  # the last logged training metrics
 
     def __enter__(self) -> _Log:
@@ -340,6 +350,7 @@ def _steps(
     tcfg, ckpt_dir = cfg.train, Path(cfg.out) / "checkpoint"
     every, steps = tcfg.checkpoint_every, tcfg.steps
     evaluation: dict = {}
+    chief = distributed.current().chief
     while at.step < steps:
         revised = governor.tick()
         if revised and tcfg.progress:
@@ -348,7 +359,8 @@ def _steps(
         at.step += 1
         if at.step == steps:  # its own generator: the training draws stay as they were
             model.finish_training(np.random.default_rng([cfg.seed, FINISH_STREAM]))
-        stopping = bool(received)  # read once: a signal arriving later in this step waits for the next
+        # read once: a signal arriving later in this step waits for the next; all ranks agree on both
+        losses, stopping = distributed.current().agree(losses, bool(received))
         due = at.step == steps or stopping or bool(every and at.step % every == 0)
         state = snapshot(model, cfg, at.step, rng, batches) if due else None
         problem = _nonfinite(at.step, losses, state)
@@ -357,14 +369,15 @@ def _steps(
             log.rolled_back(at.step)
             continue
         log.step(at.step, losses, final=at.step == steps)
-        if tcfg.eval_every and at.step % tcfg.eval_every == 0:
+        if tcfg.eval_every and at.step % tcfg.eval_every == 0 and chief:
             evaluation, at.evaluated_at = _evaluate(model, held_out, cfg), at.step
             log.evaluation(at.step, evaluation)
         if state is not None:
-            checkpoint.save(ckpt_dir, state, tcfg.keep_checkpoints)
+            if chief:
+                checkpoint.save(ckpt_dir, state, tcfg.keep_checkpoints)
             at.good, at.saved = state, at.step
         if stopping:
-            sig = signal.Signals(received[0])
+            sig = signal.Signals(received[0] if received else signal.SIGTERM)  # another rank's signal
             raise Interrupted(sig.name, at.step, str(ckpt_dir), EXIT_CODES[sig])
     return evaluation
 
@@ -397,6 +410,8 @@ def _finish(
     """The end of a run: the last checkpoint (train.steps=0: the initial state), the final
     evaluation (eval.json) unless the last step had one, and the samples' picture."""
     tcfg, out = cfg.train, Path(cfg.out)
+    if not distributed.current().chief:
+        return evaluation
     if at.saved != at.step:
         checkpoint.save(out / "checkpoint", snapshot(model, cfg, at.step, rng, batches), tcfg.keep_checkpoints)
     if at.evaluated_at != at.step:

@@ -45,6 +45,7 @@ class TensorFlowBackend:
             )
         self.device = device
         self._device = _tf_device(device)
+        self._collectives = None  # data-parallel: set by `join`
         self.set_determinism(deterministic)
 
     @classmethod
@@ -92,6 +93,8 @@ class TensorFlowBackend:
         """`auto`: tf.function; `xla`: tf.function(jit_compile=True); `none`: eager."""
         if mode not in ("auto", "none", "xla"):
             raise ConfigError(f"train.compile: {mode!r} is not available on tensorflow; allowed: auto, none, xla")
+        if self._collectives is not None:  # data-parallel: the step runs inside strategy.run
+            fn = self._collectives.wrap_step(fn)
         if mode == "none":
 
             @functools.wraps(fn)
@@ -154,6 +157,15 @@ class TensorFlowBackend:
         if enabled:
             tf.config.experimental.enable_op_determinism()
         tf.config.experimental.enable_tensor_float_32_execution(not enabled)
+
+    def join(self, launch):
+        """This process's place in a data-parallel run: MultiWorkerMirroredStrategy from
+        TF_CONFIG (`aigc.distributed`), made before TensorFlow's runtime starts, once per
+        process (later runs in the process reuse it)."""
+        from .distributed import collectives
+
+        self._collectives = collectives(launch)
+        return self._collectives
 
     def is_out_of_memory(self, exc: BaseException) -> bool:
         """TensorFlow's ResourceExhaustedError (OOM on any device) or Python's MemoryError."""

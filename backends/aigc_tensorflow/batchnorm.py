@@ -54,6 +54,8 @@ def _normalize(x, gamma, beta, eps: float):
 
 
 class PinnedBatchNorm(keras.layers.Layer):
+    sync = None  # data-parallel: (x, gamma, beta, eps) -> every rank's statistics or None (distributed.py)
+
     def __init__(self, momentum: float, eps: float, **kwargs):
         super().__init__(**kwargs)
         self.momentum, self.eps = momentum, eps
@@ -69,8 +71,10 @@ class PinnedBatchNorm(keras.layers.Layer):
         if not training:
             mean, var = self.running_mean.value, self.running_var.value
             return (x - mean) * tf.math.rsqrt(var + self.eps) * self.gamma + self.beta
-        y, mean, var = _normalize(x, tf.convert_to_tensor(self.gamma), tf.convert_to_tensor(self.beta), self.eps)
-        n = tf.cast(tf.size(x) // tf.shape(x)[-1], x.dtype)
+        gamma, beta = tf.convert_to_tensor(self.gamma), tf.convert_to_tensor(self.beta)
+        synced = self.sync and self.sync(x, gamma, beta, self.eps)
+        n = synced[3] if synced else tf.cast(tf.size(x) // tf.shape(x)[-1], x.dtype)
+        y, mean, var = synced[:3] if synced else _normalize(x, gamma, beta, self.eps)
         m = self.momentum
         self.running_mean.assign((1.0 - m) * self.running_mean + m * mean)
         self.running_var.assign((1.0 - m) * self.running_var + m * var * n / (n - 1.0))

@@ -190,6 +190,24 @@ class TorchBackend:
         torch.backends.cudnn.allow_tf32 = not enabled
         torch.backends.cudnn.benchmark = False
 
+    @staticmethod
+    def launch(nproc: int, argv: list[str], port: int | None, out: str) -> int:
+        """`aigc train --nproc N`: N workers through torch's own launcher (torchrun)."""
+        from .distributed import launch
+
+        return launch(nproc, argv, port, out)
+
+    def join(self, launch):
+        """This process's place in a data-parallel run (torch.distributed; `aigc.distributed`):
+        on CUDA, rank r of a machine takes its GPU `cuda:<local rank>`."""
+        from .distributed import TorchCollectives
+
+        if self._device.type == "cuda" and self._device.index is None:
+            self._device = torch.device("cuda", launch.local_rank)
+            self.device = str(self._device)
+            torch.cuda.set_device(self._device)
+        return TorchCollectives(launch, self._device)
+
     def is_out_of_memory(self, exc: BaseException) -> bool:
         """CUDA's OutOfMemoryError, the CPU allocator's "can't allocate memory", or MemoryError."""
         return isinstance(exc, (torch.cuda.OutOfMemoryError, MemoryError)) or (
