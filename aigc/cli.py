@@ -188,7 +188,8 @@ def _backends(args: argparse.Namespace) -> int:
 
     for row in describe():
         if row["installed"]:
-            print(f"{row['name']:<11} {row['version']:<14} devices: {', '.join(row['devices'])}")
+            devices, modes = ", ".join(row["devices"]), ", ".join(row["compile_modes"])
+            print(f"{row['name']:<11} {row['version']:<14} devices: {devices}; train.compile: {modes}")
         else:
             print(f"{row['name']:<11} not installed  {row['hint']}")
     return 0

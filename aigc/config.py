@@ -45,9 +45,10 @@ TRAIN: Schema = {
     "compile": Field(
         str,
         "auto",
-        choices=("auto", "none", "xla", "torch_compile"),
-        help="auto: tf.function on TensorFlow, eager torch; none; xla (TensorFlow; not parity-safe with "
-        "BatchNorm); torch_compile",
+        pattern=r"[a-z][a-z0-9_]{0,39}",
+        expected="a mode name such as auto or none",
+        help="how the step runs: auto (the backend's default), none (eager), or one of the backend's own "
+        "modes (its compile_modes; `aigc backends` lists them), checked when training starts",
     ),
     "progress": Field(bool, True, help="show a progress bar"),
     "eval_samples": Field(int, 2500, minimum=1, help="samples drawn for the evaluation"),

@@ -30,6 +30,7 @@ class Field:
     help: str = ""
     keywords: tuple[str, ...] = ()  # words allowed besides values of `type` (threads: auto)
     below: float | None = None  # an exclusive maximum: beta1 in [0, 1)
+    expected: str = ""  # what `pattern` asks for, in words (else the help text says it)
 
     def check(self, key: str, value: Any) -> Any:
         if isinstance(value, str) and value in self.keywords:
@@ -61,7 +62,7 @@ class Field:
                 f"(allowed: [{self.minimum or 0:g}, {self.below:g}))"
             )
         if self.pattern is not None and not re.fullmatch(self.pattern, value):
-            raise ConfigError(f"{key}: {excerpt(value)} does not match {self.help or self.pattern}")
+            raise ConfigError(f"{key}: {excerpt(value)} does not match {self.expected or self.help or self.pattern}")
         return value
 
 

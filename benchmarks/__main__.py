@@ -7,10 +7,23 @@ import json
 import sys
 from pathlib import Path
 
+from aigc import backends
 from aigc.threads import argument as threads_argument
 
 from . import DEFAULT_CONFIGS
-from .runner import COMPILE_MODES, FRAMEWORKS, IMPLS, REPO, Plan, log, machine, run, run_quality, run_shared
+from .runner import (
+    COMPILE_MODES,
+    IMPLS,
+    REPO,
+    Plan,
+    compile_modes,
+    frameworks,
+    log,
+    machine,
+    run,
+    run_quality,
+    run_shared,
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -22,14 +35,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("configs", nargs="*", metavar="CONFIG", help="YAML configs (default: one per benchmarked model)")
     p.add_argument("--batch-sizes", nargs="+", type=int, default=[64, 256, 1024], metavar="B")
     p.add_argument("--impls", nargs="+", choices=IMPLS, default=list(IMPLS))
-    p.add_argument("--frameworks", nargs="+", choices=FRAMEWORKS, default=list(FRAMEWORKS))
-    modes = [m for f in FRAMEWORKS for m in COMPILE_MODES[f]]
+    p.add_argument(
+        "--frameworks", nargs="+", choices=backends.names(), default=None, help="default: every installed backend"
+    )
+    modes = list(dict.fromkeys(["auto", *(m for f in COMPILE_MODES.values() for m in f)]))
     p.add_argument(
         "--compile",
         nargs="+",
         choices=modes,
-        default=modes,
-        help="train.compile modes: torch none (eager) / torch_compile; tensorflow auto (tf.function) / xla",
+        default=None,
+        help="train.compile modes: torch none (eager) / torch_compile; tensorflow auto (tf.function) / xla; "
+        "another backend auto (default: each framework's)",
     )
     p.add_argument(
         "--sources",
@@ -91,12 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"aigc bench: no such config: {', '.join(missing)}", file=sys.stderr)
         return 2
+    fws = args.frameworks or frameworks()
     plan = Plan(
         configs=[_from_repo(c) for c in configs],
         batch_sizes=args.batch_sizes,
         impls=args.impls,
-        frameworks=args.frameworks,
-        compile=args.compile,
+        frameworks=fws,
+        compile=args.compile or [m for f in fws for m in compile_modes(f)],
         sources=args.sources,
         device=args.device,
         steps=args.steps,

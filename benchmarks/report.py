@@ -13,7 +13,9 @@ import json
 import textwrap
 from pathlib import Path
 
-from .runner import COMPILE_MODES, COMPILE_NAMES, FRAMEWORKS
+from aigc import backends
+
+from .runner import compile_modes, compile_name
 
 
 def _key(r: dict) -> tuple:
@@ -21,9 +23,10 @@ def _key(r: dict) -> tuple:
 
 
 def _order(key: tuple) -> tuple:
-    """Config, batch size, then torch before TensorFlow, plain before compiled."""
+    """Config, batch size, then the registry's order (torch, TensorFlow, ...), plain before compiled."""
     config, size, fw, mode = key
-    return (config, size, FRAMEWORKS.index(fw), COMPILE_MODES[fw].index(mode) if mode in COMPILE_MODES[fw] else -1)
+    names, modes = backends.names(), compile_modes(fw)
+    return (config, size, names.index(fw) if fw in names else len(names), modes.index(mode) if mode in modes else -1)
 
 
 def derive(report: dict) -> dict:
@@ -85,7 +88,13 @@ def table(report: dict) -> str:
     head += ["peak RSS MB"] + (["peak GPU MB"] if gpu else [])
     rows = []
     for r in sorted(report["results"], key=lambda r: (_order(_key(r)), r["impl"])):
-        cells = [Path(r["config"]).stem, str(r["batch_size"]), r["impl"], r["framework"], COMPILE_NAMES[r["compile"]]]
+        cells = [
+            Path(r["config"]).stem,
+            str(r["batch_size"]),
+            r["impl"],
+            r["framework"],
+            compile_name(r["framework"], r["compile"]),
+        ]
         if "error" in r:
             rows.append(cells + [f"error: {r['error']}"] + [""] * (len(head) - len(cells) - 1))
             continue
@@ -122,7 +131,7 @@ def summary(report: dict) -> str:
     for key in sorted({_key(r) for r in report["results"]}, key=_order):
         a, n = found.get((key, "aigc"), {}), found.get((key, "native"), {})
         best = max((m["step"] for m in (a, n) if m), key=lambda m: m["gflops"], default=None)
-        cells = [Path(key[0]).stem, str(key[1]), key[2], COMPILE_NAMES[key[3]]]
+        cells = [Path(key[0]).stem, str(key[1]), key[2], compile_name(key[2], key[3])]
         cells += [_ms(a.get("step")), _ms(n.get("step")), _ratio(a.get("step"))]
         cells += [_ms(a.get(loop)), _ms(n.get(loop)), _ratio(a.get(loop))]
         cells += [f"{best['gflops']:.1f}", _fraction(best)] if best else ["-", "-"]
@@ -175,7 +184,7 @@ def plot(report: dict, path: Path) -> None:
                 xs,
                 step,
                 width,
-                label=f"{impl} {fw} {COMPILE_NAMES[mode]}",
+                label=f"{impl} {fw} {compile_name(fw, mode)}",
                 color=f"C{modes.index((fw, mode))}",
                 hatch="//" if impl == "native" else None,
                 alpha=1.0 if impl == "aigc" else 0.6,

@@ -1,6 +1,6 @@
 """The README's measured-results table (issue #5), produced by one command:
 
-    python -m benchmarks.results [--runs runs/results] [--backends torch tensorflow] [--n 10000] [--k 1000]
+    python -m benchmarks.results [--runs runs/results] [--backends NAME ...] [--n 10000] [--k 1000]
 
 For every MNIST config of the table and every backend it
 1. trains the config with its own budget: `aigc train CONFIG backend=B out=RUNS/<config>-<B>`
@@ -168,7 +168,7 @@ def markdown(results: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.results", description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", default="runs/results", help="one run directory per config and backend")
-    p.add_argument("--backends", nargs="+", default=["torch", "tensorflow"])
+    p.add_argument("--backends", nargs="+", default=None, help="default: every installed backend")
     p.add_argument("--configs", nargs="+", default=VAE_CONFIGS + GAN_CONFIGS + CONDITIONAL_CONFIGS)
     p.add_argument("--n", type=int, default=10000, help="samples for the image metrics")
     p.add_argument("--k", type=int, default=1000, help="importance samples of the IWAE NLL")
@@ -180,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("-o", "--output", default=str(RESULTS_DIR))
     args = p.parse_args(argv)
+    if args.backends is None:
+        from aigc import backends
+
+        args.backends = backends.installed()
 
     def log(message: str) -> None:
         print(f"[results] {message}", file=sys.stderr, flush=True)

@@ -12,10 +12,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-FRAMEWORKS = ("torch", "tensorflow")
-# train.compile values per framework; on torch `auto` is eager, i.e. `none`
+# The train.compile values measured per framework (on torch `auto` is eager, i.e. `none`);
+# a backend not listed is measured at `auto`. Their names in the tables.
 COMPILE_MODES = {"torch": ("none", "torch_compile"), "tensorflow": ("auto", "xla")}
-COMPILE_NAMES = {"none": "eager", "torch_compile": "torch.compile", "auto": "tf.function", "xla": "tf.function+XLA"}
+COMPILE_NAMES = {
+    ("torch", "none"): "eager",
+    ("torch", "torch_compile"): "torch.compile",
+    ("tensorflow", "auto"): "tf.function",
+    ("tensorflow", "xla"): "tf.function+XLA",
+}
+
+
+def frameworks() -> list[str]:
+    """The frameworks measured by default: every installed backend (`aigc.backends.installed`,
+    which imports each framework in this process, torch first)."""
+    from aigc import backends
+
+    return backends.installed()
+
+
+def compile_modes(framework: str) -> tuple[str, ...]:
+    return COMPILE_MODES.get(framework, ("auto",))
+
+
+def compile_name(framework: str, mode: str) -> str:
+    return COMPILE_NAMES.get((framework, mode), mode)
+
+
 IMPLS = ("aigc", "native")
 
 
@@ -24,8 +47,8 @@ class Plan:
     configs: list[str]
     batch_sizes: list[int]
     impls: list[str] = field(default_factory=lambda: list(IMPLS))
-    frameworks: list[str] = field(default_factory=lambda: list(FRAMEWORKS))
-    compile: list[str] = field(default_factory=lambda: [m for f in FRAMEWORKS for m in COMPILE_MODES[f]])
+    frameworks: list[str] = field(default_factory=frameworks)
+    compile: list[str] = field(default_factory=lambda: [m for f in frameworks() for m in compile_modes(f)])
     sources: list[str] = field(default_factory=lambda: ["memory", "gather"])
     device: str = "cpu"
     steps: int = 200
@@ -53,7 +76,7 @@ class Plan:
             for config in self.configs
             for size in self.batch_sizes
             for fw in frameworks
-            for mode in COMPILE_MODES[fw]
+            for mode in compile_modes(fw)
             if mode in self.compile
             for impl in self.impls
         ]
@@ -98,7 +121,7 @@ def step_flops(job: dict) -> int:
 def _label(job: dict) -> str:
     return (
         f"{Path(job['config']).stem} b={job['batch_size']} {job['impl']} {job['framework']} "
-        f"{COMPILE_NAMES[job['compile']]}"
+        f"{compile_name(job['framework'], job['compile'])}"
     )
 
 

@@ -71,7 +71,7 @@ def _allowed(f) -> str:
     if f.keywords:
         parts.append(", ".join(f"`{k}`" for k in f.keywords))
     if f.pattern is not None:
-        parts.append(f"matches `{f.pattern}`")
+        parts.append(f.expected or f"matches `{f.pattern}`")
     return "; ".join(parts) or "any " + f.type.__name__
 
 
@@ -127,6 +127,8 @@ def results_tables() -> str:
 def behaviour_tables() -> str:
     """One table per config of behaviour.json: mean ± standard error per backend, the z of
     their difference, and the published numbers where there are some."""
+    from aigc.parity.divergence import LABELS
+
     out = []
     for t in _json("behaviour.json"):
         name = Path(t["config"]).stem
@@ -150,17 +152,21 @@ def behaviour_tables() -> str:
             "| | " + " | ".join(heads.get(r["metric"], r["metric"]) for r in rows) + " |",
             "|---|" + "---|" * len(rows),
         ]
-        for b, label in (("torch", "aigc, torch"), ("tensorflow", "aigc, TensorFlow")):
+        names = list(t["runs"])  # every backend the table ran, in the registry's order
+        for b in names:
             out.append(
-                f"| {label} | "
+                f"| aigc, {LABELS.get(b, b)} | "
                 + " | ".join(fmt.get(r["metric"], lambda m, s: f"{m:.4g} ± {s:.2g}")(*r[b]) for r in rows)
                 + " |"
             )
-        out.append(
-            "| backends agree (z) | "
-            + " | ".join(f"{'yes' if r['agree'] else 'NO'} ({r['z']:.2f})" for r in rows)
-            + " |"
-        )
+        # one agreement row for two backends; with more, one per pair (and its z)
+        pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+        for a, b in pairs:
+            label = "backends agree (z)" if len(pairs) == 1 else f"{LABELS.get(a, a)} vs {LABELS.get(b, b)} agree (z)"
+            found = [next(p for p in r.get("pairs", [r]) if p.get("a", a) == a and p.get("b", b) == b) for r in rows]
+            out.append(
+                f"| {label} | " + " | ".join(f"{'yes' if p['agree'] else 'NO'} ({p['z']:.2f})" for p in found) + " |"
+            )
         for label, modes, hq, kl in PACGAN.get(name, []):
             out.append(f"| {label} | {modes} | {hq:.1%} | {kl:.2f} |")
         out.append("")

@@ -21,7 +21,8 @@ os.environ.setdefault("AIGC_CLASSIFIER_DIR", tempfile.mkdtemp(prefix="aigc-class
 from aigc import backends
 from aigc.errors import BackendUnavailable
 
-BACKENDS = ["torch", "tensorflow"]
+from .backend_list import BACKENDS, need_two
+
 _NOTES: list[str] = []
 
 
@@ -70,7 +71,9 @@ def devices(pytestconfig) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def pair(devices):
-    """Both backends, each on its parity device, determinism on: {"torch": ..., "tensorflow": ...}."""
+    """Every installed (selected) backend, each on its parity device, determinism on:
+    {"torch": ..., "tensorflow": ..., ...}; skipped with the install hints where fewer than two."""
+    need_two()
     return {name: _get(name, devices[name]) for name in BACKENDS}
 
 

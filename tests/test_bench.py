@@ -8,7 +8,9 @@ import sys
 import pytest
 
 from aigc.specs import Activation, Dense, NetworkSpec
-from benchmarks import flops
+from benchmarks import flops, runner
+
+from .backend_list import BACKENDS
 
 
 def numbers(tree, path="") -> list[tuple[str, float]]:
@@ -59,12 +61,14 @@ def test_benchmark_smoke(tmp_path):
         "-o",
         str(tmp_path),
     ]
+    args += ["--frameworks", *BACKENDS]  # every installed (selected) backend
     r = subprocess.run([sys.executable, "-m", "aigc", "bench", *args], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     report = json.loads((tmp_path / "bench.json").read_text())
-    assert set(report["gemm_gflops"]) == {"torch", "tensorflow"}
+    assert set(report["gemm_gflops"]) == set(BACKENDS)
     rows = {(row["impl"], row["framework"], row["compile"]): row for row in report["results"]}
-    assert set(rows) == {(i, f, c) for i in ("aigc", "native") for f, c in (("torch", "none"), ("tensorflow", "auto"))}
+    plain = {f: next(m for m in runner.compile_modes(f) if m in ("none", "auto")) for f in BACKENDS}  # torch: none
+    assert set(rows) == {(i, f, c) for i in ("aigc", "native") for f, c in plain.items()}
     for (impl, _, _), row in rows.items():
         assert "error" not in row, row["error"]
         assert row["flops_per_step"] > 0 and row["peak_rss_mb"] > 0 and row["peak_device_mb"] is None
@@ -82,7 +86,7 @@ def test_benchmark_smoke(tmp_path):
 def test_cuda_run_without_a_gpu_leaves_each_framework_out_with_a_note(tmp_path):
     from aigc import backends
 
-    if any(len(backends.backend_class(n).info()["devices"]) > 1 for n in ("torch", "tensorflow")):
+    if any(len(backends.backend_class(n).info()["devices"]) > 1 for n in BACKENDS):
         pytest.skip("a framework sees a GPU here")
     args = [
         "configs/gan_ring8.yaml",
@@ -105,12 +109,14 @@ def test_cuda_run_without_a_gpu_leaves_each_framework_out_with_a_note(tmp_path):
         "cuda",
         "-o",
         str(tmp_path),
+        "--frameworks",
+        *BACKENDS,
     ]
     r = subprocess.run([sys.executable, "-m", "aigc", "bench", *args], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     report = json.loads((tmp_path / "bench.json").read_text())
     assert report["results"] == []  # no rows, and no error rows
-    for name in ("torch", "tensorflow"):
+    for name in BACKENDS:
         assert f"{name} sees no GPU: its rows are left out" in r.stdout
 
 
@@ -124,7 +130,7 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
     vae = {"negative_elbo": 95.2, "iwae_nll": 90.1}
     runs = []
     for config in results.VAE_CONFIGS + results.GAN_CONFIGS + results.CONDITIONAL_CONFIGS:
-        for backend in ("torch", "tensorflow"):
+        for backend in ("torch", "tensorflow"):  # the table's format: no framework runs here
             run = tmp_path / f"{config}-{backend}"
             final = results._final_checkpoint(config, run)
             final.parent.mkdir(parents=True)

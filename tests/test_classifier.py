@@ -10,12 +10,14 @@ from aigc.errors import ClassifierError
 from aigc.metrics import classifier_store
 from aigc.metrics.classifier import FEATURES, Recipe, specs
 
+from .backend_list import BACKENDS, REFERENCE
+
 
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
     directory = tmp_path_factory.mktemp("classifiers")
     file, info = classifier_store.train_and_save(
-        backends.get("torch"), "digits", directory, Recipe(epochs=3, batch_size=64), progress=False
+        backends.get(REFERENCE), "digits", directory, Recipe(epochs=3, batch_size=64), progress=False
     )
     return directory, file, info
 
@@ -32,8 +34,9 @@ def test_trains_on_digits_and_loads_after_the_checksum(stored):
     assert info["epoch_losses"][-1] < info["epoch_losses"][0]
     sums = Path(f"{file}.sha256").read_text().split()
     assert sums == [classifier_store.sha256_of(file), file.name]
-    clf, meta = classifier_store.load(backends.get("tensorflow"), "digits", directory)
-    assert meta["dataset"] == "digits" and meta["backend"] == "torch"
+    # trained on the first backend, loaded on the last: across backends where two are installed
+    clf, meta = classifier_store.load(backends.get(BACKENDS[-1]), "digits", directory)
+    assert meta["dataset"] == "digits" and meta["backend"] == REFERENCE
 
 
 def test_a_wrong_checksum_is_a_clear_error(stored, tmp_path):
@@ -44,15 +47,15 @@ def test_a_wrong_checksum_is_a_clear_error(stored, tmp_path):
     copy.write_bytes(bytes(data))
     Path(f"{copy}.sha256").write_text(Path(f"{file}.sha256").read_text())
     with pytest.raises(ClassifierError, match="corrupt or was modified.*aigc classifier train digits"):
-        classifier_store.load(backends.get("torch"), "digits", tmp_path)
+        classifier_store.load(backends.get(REFERENCE), "digits", tmp_path)
     os.remove(f"{copy}.sha256")
     with pytest.raises(ClassifierError, match="cannot be verified"):
-        classifier_store.load(backends.get("torch"), "digits", tmp_path)
+        classifier_store.load(backends.get(REFERENCE), "digits", tmp_path)
 
 
 def test_a_missing_classifier_names_the_command(tmp_path):
     with pytest.raises(ClassifierError, match="aigc classifier train mnist"):
-        classifier_store.load(backends.get("torch"), "mnist", tmp_path)
+        classifier_store.load(backends.get(REFERENCE), "mnist", tmp_path)
 
 
 def test_datasets_without_labels_have_no_classifier():
@@ -68,5 +71,5 @@ def test_mnist_classifier_recipe_learns_in_one_epoch(tmp_path):
     if not os.environ.get("AIGC_DATA_DIR"):
         pytest.skip("set AIGC_DATA_DIR to a folder with mnist/ (README, Datasets)")
     recipe = Recipe(epochs=1)
-    _, info = classifier_store.train_and_save(backends.get("torch"), "mnist", tmp_path, recipe=recipe, progress=False)
+    _, info = classifier_store.train_and_save(backends.get(REFERENCE), "mnist", tmp_path, recipe=recipe, progress=False)
     assert info["test_accuracy"] >= 0.975, info

@@ -24,7 +24,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
         ("colour=red", "unknown key colour; allowed: backend, seed, device, out"),
         ("train.steps=many", "train.steps: expected int, got 'many'"),
         ("train.batch_size=true", "train.batch_size: expected int, got True"),
-        ("backend=jax", "backend: 'jax' is not allowed; allowed: torch, tensorflow"),
+        ("backend=mxnet", "backend: 'mxnet' is not allowed; allowed: torch, tensorflow, jax"),
         ("model.name=stylegan", "model.name: 'stylegan' is not allowed; allowed: mlp_gan, mlp_vae"),
         ("data.name=imagenet", "data.name: 'imagenet' is not allowed; allowed: ring8, grid25, digits"),
         ("device=tpu", "device: 'tpu' does not match cpu, cuda or cuda:N"),

@@ -9,6 +9,7 @@ import pytest
 
 from aigc import api
 
+from .backend_list import params
 from .data_helpers import shared_datasets
 
 ROOT = Path(__file__).resolve().parents[1] / "configs"
@@ -22,7 +23,7 @@ STEPS_FOR = {"wgan_gp_mnist.yaml": 80}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["torch", "tensorflow"])
+@pytest.mark.parametrize("backend", params())
 @pytest.mark.parametrize("config", CONFIGS)
 def test_config_trains(tmp_path, monkeypatch, config, backend):
     monkeypatch.setenv("AIGC_DATA_DIR", str(shared_datasets()))

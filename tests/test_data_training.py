@@ -10,6 +10,7 @@ import pytest
 import aigc
 from aigc import cli
 
+from .backend_list import BACKENDS, assert_close_pairs
 from .data_helpers import shared_datasets
 from .test_reliability import _assert_same_state
 
@@ -30,7 +31,7 @@ def test_vae_mnist_learns_on_both_backends_from_the_same_bits(tmp_path, offline_
     (784 log 2 at the start) to ~200; the backends agree step by step at the start, which
     they can only do if they were fed the same binarised batches."""
     runs = {}
-    for backend in ("torch", "tensorflow"):
+    for backend in BACKENDS:
         runs[backend] = aigc.train(
             CONFIG,
             backend=backend,
@@ -47,7 +48,7 @@ def test_vae_mnist_learns_on_both_backends_from_the_same_bits(tmp_path, offline_
         assert loss[:5].mean() > 450 and loss[-10:].mean() < 0.5 * loss[:5].mean(), (backend, loss[[0, 4, -10, -1]])
         held_out = runs[backend].evaluation["negative_elbo"]  # all 10,000 test images, binarised once
         assert held_out < 0.5 * loss[:5].mean(), (backend, held_out)
-    np.testing.assert_allclose(losses["torch"][:20], losses["tensorflow"][:20], rtol=1e-4)
+    assert_close_pairs({b: loss[:20] for b, loss in losses.items()}, rtol=1e-4)  # every pair of backends
 
 
 def test_resume_with_dynamic_binarisation_is_exact(tmp_path, offline_mnist):

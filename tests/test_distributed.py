@@ -28,6 +28,7 @@ from aigc.errors import BackendUnavailable
 from aigc.parity.tolerances import TRAJECTORY_WEIGHT_ATOL
 from aigc.training.loop import train
 
+from .backend_list import BACKENDS, REFERENCE, params
 from .parity.helpers import tiny_raw
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +38,6 @@ MODELS = {
     "vae": ("mlp_vae", {}),
     "dcgan": ("dcgan", {}),
 }
-OTHER = {"torch": "tensorflow", "tensorflow": "torch"}
 
 
 def raw_config(name: str, backend: str, out: Path, **train_keys) -> dict:
@@ -49,10 +49,13 @@ def raw_config(name: str, backend: str, out: Path, **train_keys) -> dict:
 
 
 def installed(backend: str) -> None:
+    """Skip unless `backend` is installed and can train in several processes (has `join`)."""
     try:
-        backends.backend_class(backend)
+        cls = backends.backend_class(backend)
     except BackendUnavailable as exc:
         pytest.skip(str(exc))
+    if not hasattr(cls, "join"):
+        pytest.skip(f"backend {backend!r} cannot train in several processes (no join)")
 
 
 def launch_two(backend: str, argv: list[str], out: Path) -> None:
@@ -60,12 +63,14 @@ def launch_two(backend: str, argv: list[str], out: Path) -> None:
     if backend == "torch":
         torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
         subprocess.run([*torchrun, *argv], cwd=ROOT, check=True, timeout=600)
+    elif backend != "tensorflow":
+        pytest.skip(f"no two-worker launcher for {backend} in this test (torchrun, TF_CONFIG)")
     else:
         path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         assert spawn(argv, [{**env, "PYTHONPATH": path} for env in tf_config_envs(2, None)], str(out)) == 0
 
 
-@pytest.fixture(scope="module", params=["torch", "tensorflow"])
+@pytest.fixture(scope="module", params=params())
 def two_ranks(request, tmp_path_factory):
     """{"backend", "ring_a", "ring_b", "vae", "dcgan": out folders} of one 2-rank launch."""
     backend = request.param
@@ -123,27 +128,31 @@ def test_resume_at_two_ranks_is_exact(two_ranks):
 def test_two_rank_checkpoint_resumes_on_one_rank(two_ranks, where, tmp_path):
     """The 2-rank checkpoint of step K resumed by one process (this backend or the other)
     to 2K: within the trajectory tolerance of the 2-rank run's own step 2K."""
-    backend = two_ranks["backend"] if where == "same" else OTHER[two_ranks["backend"]]
-    installed(backend)
-    out = tmp_path / "resumed"
-    (out / "checkpoint").mkdir(parents=True)
-    name = f"step-{K:08d}{checkpoint.SUFFIX}"
-    shutil.copy(two_ranks["ring_a"] / "checkpoint" / name, out / "checkpoint" / name)
-    train(config.load({**raw_config("ring", backend, out, steps=2 * K), "resume": True}))
-    gap = worst(at_step(out, 2 * K), at_step(two_ranks["ring_a"], 2 * K))
-    assert gap <= TRAJECTORY_WEIGHT_ATOL, f"resumed on 1 {backend} process: {gap:.3g} from 2 ranks"
+    trained_on = two_ranks["backend"]
+    names = [trained_on] if where == "same" else [b for b in BACKENDS if b != trained_on]  # every other backend
+    if not names:
+        pytest.skip("no other backend installed")
+    for backend in names:
+        out = tmp_path / f"resumed_{backend}"
+        (out / "checkpoint").mkdir(parents=True)
+        name = f"step-{K:08d}{checkpoint.SUFFIX}"
+        shutil.copy(two_ranks["ring_a"] / "checkpoint" / name, out / "checkpoint" / name)
+        train(config.load({**raw_config("ring", backend, out, steps=2 * K), "resume": True}))
+        gap = worst(at_step(out, 2 * K), at_step(two_ranks["ring_a"], 2 * K))
+        assert gap <= TRAJECTORY_WEIGHT_ATOL, f"resumed on 1 {backend} process: {gap:.3g} from 2 ranks"
 
 
-def test_torch_and_tensorflow_two_ranks_agree(two_ranks, request):
-    if two_ranks["backend"] != "tensorflow":
-        pytest.skip("compared once, from the tensorflow parameter")
-    installed("torch")
-    torch_base = [p for p in Path(two_ranks["base"]).parent.iterdir() if p.name.startswith("two_torch")]
-    if not torch_base:
-        pytest.skip("the torch launch did not run in this session")
+def test_two_ranks_agree_across_backends(two_ranks, request):
+    """Each backend's 2-rank run against the first installed backend's (torch's)."""
+    backend = two_ranks["backend"]
+    if backend == REFERENCE:
+        pytest.skip(f"compared from the other backends' parameters, against {REFERENCE}")
+    ref_base = [p for p in Path(two_ranks["base"]).parent.iterdir() if p.name.startswith(f"two_{REFERENCE}")]
+    if not ref_base:
+        pytest.skip(f"the {REFERENCE} launch did not run in this session")
     for step in (K, 2 * K):
-        gap = worst(at_step(torch_base[0] / "ring_a", step), at_step(two_ranks["ring_a"], step))
-        assert gap <= TRAJECTORY_WEIGHT_ATOL, f"step {step}: torch and tensorflow at 2 ranks differ by {gap:.3g}"
+        gap = worst(at_step(ref_base[0] / "ring_a", step), at_step(two_ranks["ring_a"], step))
+        assert gap <= TRAJECTORY_WEIGHT_ATOL, f"step {step}: {REFERENCE} and {backend} at 2 ranks differ by {gap:.3g}"
 
 
 # -- launch and faults ---------------------------------------------------------------------
@@ -194,7 +203,7 @@ def _pid_of_rank(rank: int, marker: str) -> int | None:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the worker through /proc")
-@pytest.mark.parametrize("backend", ["torch", "tensorflow"])
+@pytest.mark.parametrize("backend", params())
 def test_killed_worker_stops_the_run_and_the_checkpoint_loads(backend, tmp_path):
     """`aigc train --nproc 2`; rank 1 is killed once a checkpoint exists: the run stops
     within the stated time with one line naming the rank, the checkpoint loads."""

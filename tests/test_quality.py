@@ -5,9 +5,11 @@ import pytest
 
 import aigc
 
+from .backend_list import params
+
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["torch", "tensorflow"])
+@pytest.mark.parametrize("backend", params())
 def test_gan_ring8_reduced_recipe_keeps_its_precision(ring8_runs, backend):
     """gan_ring8's recipe at a quarter of its steps (3,000; `ring8_runs`, seeds 0-2), PacGAN's
     statistics on 2,500 samples. Measured single-threaded (docs/results/sweeps.md, rows
@@ -22,7 +24,7 @@ def test_gan_ring8_reduced_recipe_keeps_its_precision(ring8_runs, backend):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["torch", "tensorflow"])
+@pytest.mark.parametrize("backend", params())
 def test_vae_digits_held_out_elbo(tmp_path, backend):
     run = aigc.train("configs/vae_digits.yaml", backend=backend, out=str(tmp_path), train__progress=False)
     # held-out negative ELBO in nats per 8x8 image: an untrained model scores ~44 (64 * log 2),

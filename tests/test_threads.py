@@ -15,6 +15,8 @@ import pytest
 
 from aigc import config, threads
 
+from .backend_list import SELECTED, params
+
 
 @pytest.fixture(autouse=True)
 def private_registry(tmp_path, monkeypatch):
@@ -121,7 +123,8 @@ def test_config_refuses_other_thread_settings(value):
         config.load("configs/gan_ring8.yaml", [f"train.threads={value}"])
 
 
-@pytest.mark.parametrize("name", ["torch", "tensorflow"])
+# the two frameworks' own thread pools (resizable on torch, fixed once TensorFlow has started)
+@pytest.mark.parametrize("name", params(n for n in SELECTED if n in ("torch", "tensorflow")))
 def test_backends_take_the_choice_and_torch_revises_it_during_training(name, monkeypatch, tmp_path):
     from aigc import backends
 

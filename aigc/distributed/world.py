@@ -80,7 +80,7 @@ def check_batch(cfg: Any, size: int) -> None:
             f"train.batch_size={batch} does not divide into {size} processes{packs}{updates}; "
             f"use a multiple of {size * pack}"
         )
-    if cfg.train.compile in ("xla", "torch_compile"):
+    if cfg.train.compile not in ("auto", "none"):  # a backend's own mode (xla, torch_compile, ...)
         raise ConfigError(f"train.compile={cfg.train.compile} runs in one process only; use auto or none")
 
 

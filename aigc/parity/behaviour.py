@@ -2,12 +2,14 @@
 quality. Trajectories separate after a few dozen GAN steps (see the divergence report), so
 beyond that horizon the claim is about distributions over seeds, and this tests it.
 
-For each backend, `seeds` runs of a config; per metric the mean and its standard error; the
-backends agree when |mean_a - mean_b| <= Z * sqrt(se_a^2 + se_b^2) (Welch's z statistic).
+For each installed backend, `seeds` runs of a config; per metric the mean and its standard
+error; two backends agree when |mean_a - mean_b| <= Z * sqrt(se_a^2 + se_b^2) (Welch's z
+statistic), and a metric agrees when every pair of backends does.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import multiprocessing
@@ -38,15 +40,14 @@ def run_seeds(
     return [run_one(config_path, backend, seed, overrides, out) for seed in seeds]
 
 
-def run_parallel(config_path: str, seeds: list[int], overrides: list[str], jobs: int) -> dict[str, list[dict]]:
+def run_parallel(
+    config_path: str, seeds: list[int], overrides: list[str], jobs: int, backends: list[str]
+) -> dict[str, list[dict]]:
     """Every (backend, seed) run in its own fresh process, `jobs` at a time; `train.threads:
     auto` shares the cores among them (aigc.threads)."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
-        futures = {
-            b: [pool.submit(run_one, config_path, b, s, list(overrides)) for s in seeds]
-            for b in ("torch", "tensorflow")
-        }
+        futures = {b: [pool.submit(run_one, config_path, b, s, list(overrides)) for s in seeds] for b in backends}
         return {b: [f.result() for f in fs] for b, fs in futures.items()}
 
 
@@ -66,28 +67,51 @@ def agree(a: list[float], b: list[float], z: float = BEHAVIOUR_Z) -> tuple[bool,
 
 
 def compare_runs(per_backend: dict[str, list[dict]], metrics: tuple[str, ...]) -> list[dict]:
-    (na, ra), (nb, rb) = per_backend.items()
+    """One row per metric: each backend's (mean, se), every pair's z and agreement ("pairs"),
+    the largest z and whether every pair agrees."""
     rows = []
     for m in metrics:
-        a, b = [r[m] for r in ra], [r[m] for r in rb]
-        ok, stat = agree(a, b)
-        rows.append({"metric": m, na: summarise(a), nb: summarise(b), "z": stat, "agree": ok})
+        values = {b: [r[m] for r in runs] for b, runs in per_backend.items()}
+        pairs = []
+        for a, b in itertools.combinations(values, 2):
+            ok, z = agree(values[a], values[b])
+            pairs.append({"a": a, "b": b, "z": z, "agree": ok})
+        rows.append(
+            {
+                "metric": m,
+                **{b: summarise(v) for b, v in values.items()},
+                "z": max(p["z"] for p in pairs),
+                "agree": all(p["agree"] for p in pairs),
+                "pairs": pairs,
+            }
+        )
     return rows
 
 
-def report(config_paths: list[str], seeds: int, overrides: list[str], out: Path, jobs: int = 1) -> list[dict]:
-    """The behaviour table of each config; with jobs > 1, runs go to single-threaded worker
-    processes (faster for small models on a few cores; numerics may differ in the last bits)."""
+def report(
+    config_paths: list[str],
+    seeds: int,
+    overrides: list[str],
+    out: Path,
+    jobs: int = 1,
+    backends: list[str] | None = None,
+) -> list[dict]:
+    """The behaviour table of each config over `backends` (default: every installed one);
+    with jobs > 1, runs go to single-threaded worker processes (faster for small models on a
+    few cores; numerics may differ in the last bits)."""
+    from .. import backends as registry
     from .. import config, models
+
+    backends = backends or registry.installed()
 
     out.mkdir(parents=True, exist_ok=True)
     tables = []
     for path in config_paths:
         family = models.REGISTRY[config.load(path).model.name].family.family
         if jobs > 1:
-            per_backend = run_parallel(path, list(range(seeds)), overrides, jobs)
+            per_backend = run_parallel(path, list(range(seeds)), overrides, jobs, backends)
         else:
-            per_backend = {b: run_seeds(path, b, list(range(seeds)), overrides) for b in ("torch", "tensorflow")}
+            per_backend = {b: run_seeds(path, b, list(range(seeds)), overrides) for b in backends}
         tables.append(
             {
                 "config": path,
@@ -103,14 +127,13 @@ def report(config_paths: list[str], seeds: int, overrides: list[str], out: Path,
 
 
 def format_rows(table: dict) -> str:
+    """The table as text: a column per backend; z is the largest over the pairs of backends."""
+    names = list(table["runs"])
     lines = [
         f"{table['config']} ({table['seeds']} seeds per backend)",
-        f"{'metric':<15} {'torch mean ± se':>22} {'tensorflow mean ± se':>22} {'z':>6}  agree",
+        f"{'metric':<15} " + " ".join(f"{b + ' mean ± se':>22}" for b in names) + f" {'z':>6}  agree",
     ]
     for r in table["rows"]:
-        t, f = r["torch"], r["tensorflow"]
-        lines.append(
-            f"{r['metric']:<15} {t[0]:>12.4f} ± {t[1]:<7.4f} {f[0]:>12.4f} ± {f[1]:<7.4f} {r['z']:>6.2f}  "
-            f"{'yes' if r['agree'] else 'NO'}"
-        )
+        cells = " ".join(f"{r[b][0]:>12.4f} ± {r[b][1]:<7.4f}" for b in names)
+        lines.append(f"{r['metric']:<15} {cells} {r['z']:>6.2f}  {'yes' if r['agree'] else 'NO'}")
     return "\n".join(lines)

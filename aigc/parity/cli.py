@@ -1,10 +1,11 @@
 """`aigc parity ...`: record traces, compare them, run both backends, report divergence.
 
-aigc parity CONFIG [--steps K] [--device D] [KEY=VALUE ...]      both backends, one table
+aigc parity CONFIG [--steps K] [--device D] [--backends A B ...] [KEY=VALUE ...]   every pair, a table each
 aigc parity record CONFIG --backend NAME [--device D] [--steps K] -o FILE [KEY=VALUE ...]
 aigc parity compare A B
-aigc parity divergence CONFIG ... [--steps 500] [-o DIR]          plot + table, torch vs tf
+aigc parity divergence CONFIG ... [--steps 500] [-o DIR]          plot + table, every pair
 aigc parity behaviour CONFIG ... [--seeds 10] [--jobs 2] [--set KEY=VALUE] [-o DIR]   quality over seeds
+--backends defaults to every installed backend (`aigc backends`).
 
 Options and KEY=VALUE overrides mix in any order.
 """
@@ -12,6 +13,7 @@ Options and KEY=VALUE overrides mix in any order.
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 from ..errors import AigcError
@@ -36,13 +38,28 @@ def _compare_parser() -> argparse.ArgumentParser:
 
 
 def _run_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="aigc parity", description="run both backends on a config and compare")
+    p = argparse.ArgumentParser(prog="aigc parity", description="run the backends on a config, compare every pair")
     p.add_argument("config")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--backends", nargs=2, default=["torch", "tensorflow"], metavar=("A", "B"))
+    _backends_option(p)
     return p
+
+
+def _backends_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backends", nargs="+", default=None, metavar="NAME", help="at least two; default: all installed")
+
+
+def _backends(given: list[str] | None) -> list[str]:
+    """The backends to compare: `given`, or every installed one; at least two."""
+    from .. import backends
+
+    names = given or backends.installed()
+    if len(set(names)) < 2:
+        found = f"{', '.join(names) or 'none'}" + ("" if given else " installed")
+        raise ValueError(f"--backends: comparing needs at least two backends, got {found}")
+    return list(dict.fromkeys(names))
 
 
 def _divergence_parser() -> argparse.ArgumentParser:
@@ -50,6 +67,7 @@ def _divergence_parser() -> argparse.ArgumentParser:
     p.add_argument("configs", nargs="+")
     p.add_argument("--steps", type=int, default=500)
     p.add_argument("-o", "--output", default="benchmarks/results", help="directory for divergence.png/json")
+    _backends_option(p)
     return p
 
 
@@ -60,6 +78,7 @@ def _behaviour_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override for every run")
     p.add_argument("--jobs", type=int, default=1, help="parallel single-threaded worker processes (one per core)")
     p.add_argument("-o", "--output", default="benchmarks/results", help="directory for behaviour.json")
+    _backends_option(p)
     return p
 
 
@@ -108,19 +127,22 @@ def main(argv: list[str]) -> int:
         args = _divergence_parser().parse_intermixed_args(argv[1:])
         from .divergence import report
 
-        report(args.configs, args.steps, Path(args.output))
+        report(args.configs, args.steps, Path(args.output), _backends(args.backends))
         return 0
     if argv and argv[0] == "behaviour":
         args = _behaviour_parser().parse_intermixed_args(argv[1:])
         from .behaviour import report as behaviour_report
 
-        tables = behaviour_report(args.configs, args.seeds, args.set, Path(args.output), args.jobs)
+        names = _backends(args.backends)
+        tables = behaviour_report(args.configs, args.seeds, args.set, Path(args.output), args.jobs, names)
         return 0 if all(r["agree"] for t in tables for r in t["rows"]) else 1
     args = _run_parser().parse_intermixed_args(argv)
-    a, b = (
-        trace.record(_resolved(args.config, args.overrides, name, args.device), args.steps) for name in args.backends
-    )
-    return _print_comparison(a, b)
+    names = _backends(args.backends)
+    traces = {
+        name: trace.record(_resolved(args.config, args.overrides, name, args.device), args.steps) for name in names
+    }
+    failed = [_print_comparison(traces[a], traces[b]) for a, b in itertools.combinations(names, 2)]
+    return 1 if any(failed) else 0
 
 
 def add_to(sub: argparse._SubParsersAction) -> None:

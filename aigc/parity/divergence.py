@@ -1,13 +1,15 @@
-"""The divergence report: how far two backends' weights drift apart, step by step.
+"""The divergence report: how far the backends' weights drift apart, step by step.
 
-For each config, three runs from the same weights, batches and noise: torch, TensorFlow,
-and torch again with one initial weight moved by one float32 ulp. If torch-vs-TensorFlow
-grows like torch-vs-perturbed-torch, the difference is float32 rounding amplified by the
-training dynamics, not a mismatch between the backends.
+For each config, runs from the same weights, batches and noise: one per installed backend,
+and the first backend (torch) again with one initial weight moved by one float32 ulp. If
+each pair of backends (torch vs TensorFlow, ...) grows like torch-vs-perturbed-torch, the
+difference is float32 rounding amplified by the training dynamics, not a mismatch between
+the backends.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -16,25 +18,46 @@ import numpy as np
 from .compare import weight_divergence
 from .trace import record
 
+LABELS = {"tensorflow": "TensorFlow", "jax": "JAX"}  # as the tables name the backends
 
-def curves(config_path: str, steps: int, every: int = 10) -> dict:
+
+def curves(config_path: str, steps: int, every: int = 10, backends: list[str] | None = None) -> dict:
+    """Per pair of `backends` (default: every installed one) "A_vs_B", and for the control
+    "A_vs_A_1ulp" (A the first), the max relative weight difference at each snapshot step;
+    "loss_rel_..." the same for the losses at every step."""
+    from .. import backends as registry
     from .. import config
 
+    names = backends or registry.installed()
     snaps = sorted({0, 1, 2, 5, *range(every, steps + 1, every)})
     load = lambda b: config.load(config_path, [f"backend={b}", "train.progress=false"])
-    torch_run = record(load("torch"), steps, snapshots=snaps)
-    tf_run = record(load("tensorflow"), steps, snapshots=snaps)
-    control = record(load("torch"), steps, perturb=True, snapshots=snaps)
+    runs = {b: record(load(b), steps, snapshots=snaps) for b in names}
+    first = names[0]
+    runs[f"{first}_1ulp"] = record(load(first), steps, perturb=True, snapshots=snaps)
     loss_rel = lambda a, b: np.abs(a.losses - b.losses).max(axis=1) / np.maximum(np.abs(a.losses).max(axis=1), 1e-12)
-    return {
-        "config": config_path,
-        "model": torch_run.config["model"]["name"],
-        "steps": snaps,
-        "torch_vs_tensorflow": [weight_divergence(torch_run.weights[s], tf_run.weights[s]) for s in snaps],
-        "torch_vs_torch_1ulp": [weight_divergence(torch_run.weights[s], control.weights[s]) for s in snaps],
-        "loss_rel_torch_vs_tensorflow": loss_rel(torch_run, tf_run).tolist(),
-        "loss_rel_torch_vs_torch_1ulp": loss_rel(torch_run, control).tolist(),
-    }
+    pairs = [*itertools.combinations(names, 2), (first, f"{first}_1ulp")]
+    out = {"config": config_path, "model": runs[first].config["model"]["name"], "steps": snaps, "pairs": pairs}
+    for a, b in pairs:
+        out[f"{a}_vs_{b}"] = [weight_divergence(runs[a].weights[s], runs[b].weights[s]) for s in snaps]
+    for a, b in pairs:
+        out[f"loss_rel_{a}_vs_{b}"] = loss_rel(runs[a], runs[b]).tolist()
+    return out
+
+
+def _pairs(r: dict) -> list[tuple[str, str, str]]:
+    """(key, label, line style) per curve of a result; results written before "pairs" compared torch
+    and TensorFlow."""
+    pairs = r.get("pairs", [("torch", "tensorflow"), ("torch", "torch_1ulp")])
+    out = []
+    for a, b in pairs:
+        control = b == f"{a}_1ulp"
+        label = (
+            f"{LABELS.get(a, a)} vs {LABELS.get(a, a)} (1 ulp)"
+            if control
+            else f"{LABELS.get(a, a)} vs {LABELS.get(b, b)}"
+        )
+        out.append((f"{a}_vs_{b}", label, "--" if control else "-"))
+    return out
 
 
 def table(results: list[dict], at: tuple[int, ...] = (1, 10, 20, 50, 100, 200, 500)) -> str:
@@ -42,10 +65,7 @@ def table(results: list[dict], at: tuple[int, ...] = (1, 10, 20, 50, 100, 200, 5
     head = "| model | pair | " + " | ".join(f"step {s}" for s in at) + " |"
     lines = [head, "|" + "---|" * (len(at) + 2)]
     for r in results:
-        for key, label in (
-            ("torch_vs_tensorflow", "torch vs TensorFlow"),
-            ("torch_vs_torch_1ulp", "torch vs torch (1 ulp)"),
-        ):
+        for key, label, _ in _pairs(r):
             cells = [f"{r[key][r['steps'].index(s)]:.1e}" if s in r["steps"] else "" for s in at]
             lines.append(f"| {r['model']} | {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -60,8 +80,8 @@ def plot(results: list[dict], path: Path) -> None:
     fig, axes = plt.subplots(1, len(results), figsize=(5.5 * len(results), 4), dpi=100, squeeze=False)
     for ax, r in zip(axes[0], results):
         x = np.array(r["steps"][1:])
-        ax.semilogy(x, np.maximum(r["torch_vs_tensorflow"][1:], 1e-9), label="torch vs TensorFlow")
-        ax.semilogy(x, np.maximum(r["torch_vs_torch_1ulp"][1:], 1e-9), "--", label="torch vs torch, 1 ulp moved")
+        for key, label, style in _pairs(r):
+            ax.semilogy(x, np.maximum(r[key][1:], 1e-9), style, label=label.replace(" (1 ulp)", ", 1 ulp moved"))
         ax.set_xlabel("step")
         ax.set_ylabel("max relative weight difference")
         ax.set_title(r["model"])
@@ -72,9 +92,9 @@ def plot(results: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def report(config_paths: list[str], steps: int, out: Path) -> list[dict]:
+def report(config_paths: list[str], steps: int, out: Path, backends: list[str] | None = None) -> list[dict]:
     out.mkdir(parents=True, exist_ok=True)
-    results = [curves(p, steps) for p in config_paths]
+    results = [curves(p, steps, backends=backends) for p in config_paths]
     (out / "divergence.json").write_text(json.dumps(results, indent=1) + "\n")
     plot(results, out / "divergence.png")
     print(table(results))

@@ -220,7 +220,8 @@ def train(cfg: Config) -> Run:
     thread count chosen is printed and stored in the run's config (`train.threads`); under
     `auto` it is revised as other programs start and end (`threads.Governor`)."""
     limits.check_train(cfg)
-    backends.backend_class(cfg.backend)  # a backend that is not installed: refused before out= is created
+    # a backend that is not installed, or a train.compile it lacks: refused before out= is created
+    backends.check_compile(backends.backend_class(cfg.backend), cfg.train.compile)
     out = rundir.check(cfg.out)
     with rundir.locked(out) if distributed.detect(cfg.backend).chief else nullcontext(), distributed.session():
         return _train(cfg)

@@ -12,7 +12,8 @@ import numpy as np
 import tensorflow as tf
 
 from aigc import threads as aigc_threads
-from aigc.errors import BackendUnavailable, ConfigError
+from aigc.backends import check_compile
+from aigc.errors import BackendUnavailable
 from aigc.specs import NetworkSpec
 
 from . import ops as _ops
@@ -35,6 +36,7 @@ def _dense(grads: list) -> list:
 class TensorFlowBackend:
     name = "tensorflow"
     ops = _ops
+    compile_modes = ("auto", "none", "xla")  # auto: tf.function; xla: tf.function(jit_compile=True)
     thread_env = ("TF_NUM_INTRAOP_THREADS",)  # what TensorFlow itself reads when it starts
 
     def __init__(self, device: str = "cpu", deterministic: bool = False):
@@ -91,8 +93,7 @@ class TensorFlowBackend:
 
     def compile(self, fn: Callable, mode: str) -> Callable:
         """`auto`: tf.function; `xla`: tf.function(jit_compile=True); `none`: eager."""
-        if mode not in ("auto", "none", "xla"):
-            raise ConfigError(f"train.compile: {mode!r} is not available on tensorflow; allowed: auto, none, xla")
+        check_compile(type(self), mode)
         if self._collectives is not None:  # data-parallel: the step runs inside strategy.run
             fn = self._collectives.wrap_step(fn)
         if mode == "none":

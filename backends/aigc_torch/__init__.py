@@ -9,7 +9,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from aigc.errors import BackendUnavailable, ConfigError
+from aigc.backends import check_compile
+from aigc.errors import BackendUnavailable
 from aigc.specs import NetworkSpec
 
 from . import ops as _ops
@@ -33,6 +34,7 @@ def _adam_step(p: torch.Tensor, g: torch.Tensor, m: torch.Tensor, v: torch.Tenso
 class TorchBackend:
     name = "torch"
     ops = _ops
+    compile_modes = ("auto", "none", "torch_compile")  # auto: eager, as none
     thread_env = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # what torch itself reads at import
     _interop_set = False  # torch allows setting the inter-op pool once, before it is used
 
@@ -89,8 +91,7 @@ class TorchBackend:
 
     def compile(self, fn: Callable, mode: str) -> Callable:
         """Steps run under no_grad (gradients are taken inside `value_and_grad` only)."""
-        if mode not in ("auto", "none", "torch_compile"):
-            raise ConfigError(f"train.compile: {mode!r} is not available on torch; allowed: auto, none, torch_compile")
+        check_compile(type(self), mode)
         if mode == "torch_compile":
             fn = torch.compile(fn)
 

@@ -9,6 +9,7 @@ from aigc.init import initial_weights
 from aigc.parity.tolerances import FORWARD_ATOL, FORWARD_RTOL
 from aigc.weights import get_weights, set_weights
 
+from ..backend_list import assert_close_pairs
 from . import reference
 
 CASES = {
@@ -97,7 +98,7 @@ def test_layer_forward(pair, case, training):
         after = get_weights(backend, net)
         for key, value in new_state.items():  # running statistics / spectral norm's u after a training call
             np.testing.assert_allclose(after[key], value, rtol=FORWARD_RTOL, atol=FORWARD_ATOL, err_msg=f"{name} {key}")
-    np.testing.assert_allclose(outputs["torch"], outputs["tensorflow"], rtol=FORWARD_RTOL, atol=FORWARD_ATOL)
+    assert_close_pairs(outputs, rtol=FORWARD_RTOL, atol=FORWARD_ATOL)  # every pair of backends
 
 
 def test_weights_round_trip(pair):

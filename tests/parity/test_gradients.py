@@ -7,16 +7,19 @@ from aigc import losses
 from aigc.parity.tolerances import GRAD_ATOL, GRAD_RTOL
 from aigc.weights import set_weights
 
+from ..backend_list import REFERENCE, assert_close_pairs, pairs
 from .helpers import build_pair, canonical_grads
 from .test_forward import CASES, _inputs, _weights
 
 
 def _compare(per_backend: dict[str, dict[str, np.ndarray]]) -> None:
-    t, f = per_backend["torch"], per_backend["tensorflow"]
-    assert set(t) == set(f) and t
-    for k in t:
-        scale = max(1.0, float(np.abs(t[k]).max()))  # see GRAD_ATOL in tolerances.py
-        np.testing.assert_allclose(t[k], f[k], rtol=GRAD_RTOL, atol=GRAD_ATOL * scale, err_msg=k)
+    """Every pair of backends: the same gradient for every parameter."""
+    for a, b in pairs(per_backend):
+        t, f = per_backend[a], per_backend[b]
+        assert set(t) == set(f) and t
+        for k in t:
+            scale = max(1.0, float(np.abs(t[k]).max()))  # see GRAD_ATOL in tolerances.py
+            np.testing.assert_allclose(t[k], f[k], rtol=GRAD_RTOL, atol=GRAD_ATOL * scale, err_msg=f"{a} vs {b} {k}")
 
 
 @pytest.mark.parametrize("loss", losses.GAN_LOSSES)
@@ -25,7 +28,7 @@ def test_gan_loss_gradients(pair, loss, g_norm):
     built, dataset = build_pair(pair, "mlp_gan", **{"model.loss": loss, "model.g_norm": g_norm})
     rng = np.random.default_rng(7)
     real = dataset.x[:64]
-    z = rng.standard_normal((64, built["torch"].latent_dim)).astype(np.float32)
+    z = rng.standard_normal((64, built[REFERENCE].latent_dim)).astype(np.float32)
     d_grads, g_grads, values = {}, {}, {}
     for name, m in built.items():
         b, ops, G, D = m.backend, m.backend.ops, m.nets["G"], m.nets["D"]
@@ -40,7 +43,7 @@ def test_gan_loss_gradients(pair, loss, g_norm):
         d_grads[name] = canonical_grads(m, ["D"], dg)
         g_grads[name] = canonical_grads(m, ["G"], gg)
         values[name] = (float(b.numpy(d_loss)), float(b.numpy(g_loss)))
-    np.testing.assert_allclose(values["torch"], values["tensorflow"], rtol=GRAD_RTOL)
+    assert_close_pairs(values, rtol=GRAD_RTOL)  # every pair of backends
     _compare(d_grads)
     _compare(g_grads)
 
@@ -59,7 +62,7 @@ def test_vae_loss_gradients(pair, beta):
         )
         grads[name] = canonical_grads(m, ["E", "Dec"], g)
         values[name] = float(b.numpy(loss))
-    np.testing.assert_allclose(values["torch"], values["tensorflow"], rtol=GRAD_RTOL)
+    assert_close_pairs(values, rtol=GRAD_RTOL)  # every pair of backends
     _compare(grads)
 
 
@@ -103,6 +106,6 @@ def test_gradient_penalty_gradients(pair, model, d_norm):
         gp, _, g = b.compile(penalty, m.cfg.train.compile)()  # as in a training step (tf.function)
         grads[name] = canonical_grads(m, ["D"], g)
         values[name] = float(b.numpy(gp))
-    assert values["torch"] > 1e-3  # a penalty, not a vanishing one
-    np.testing.assert_allclose(values["torch"], values["tensorflow"], rtol=GRAD_RTOL)
+    assert values[REFERENCE] > 1e-3  # a penalty, not a vanishing one
+    assert_close_pairs(values, rtol=GRAD_RTOL)  # every pair of backends
     _compare(grads)

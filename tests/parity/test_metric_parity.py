@@ -1,4 +1,4 @@
-"""The same samples or checkpoint give the same metric values on both backends."""
+"""The same samples or checkpoint give the same metric values on every backend (every pair)."""
 
 import numpy as np
 import pytest
@@ -12,6 +12,8 @@ from aigc.metrics.precision_recall import precision_recall
 from aigc.parity.tolerances import FORWARD_ATOL, FORWARD_RTOL, METRIC_COUNT_FLIPS, METRIC_RTOL
 from aigc.weights import get_all, initialize_all, set_all
 
+from ..backend_list import BACKENDS, REFERENCE, assert_close_pairs, need_two, pairs
+
 
 def test_image_metrics_agree(pair):
     """One tiny classifier's weights on both backends, the same real and 'generated' images."""
@@ -19,9 +21,9 @@ def test_image_metrics_agree(pair):
     real = test.x
     noise = np.random.default_rng(0).uniform(0, 1, real.shape)
     fake = np.where(np.arange(len(real))[:, None, None, None] % 2, real[::-1], noise).astype(np.float32)
-    ref = Classifier(pair["torch"], real.shape[1:], 10, width=8)
-    initialize_all(pair["torch"], ref.nets, ref.specs, np.random.default_rng(1))
-    weights = get_all(pair["torch"], ref.nets)
+    ref = Classifier(pair[REFERENCE], real.shape[1:], 10, width=8)
+    initialize_all(pair[REFERENCE], ref.nets, ref.specs, np.random.default_rng(1))
+    weights = get_all(pair[REFERENCE], ref.nets)
     results = {}
     for name, backend in pair.items():
         clf = Classifier(backend, real.shape[1:], 10, width=8)
@@ -34,23 +36,31 @@ def test_image_metrics_agree(pair):
             "score": classifier_score(p_fake)[0],
             **precision_recall(f_real, f_fake),
         }
-    t, tf = results["torch"], results["tensorflow"]
-    np.testing.assert_allclose(t["features"], tf["features"], rtol=FORWARD_RTOL, atol=FORWARD_ATOL)
+    t = results[REFERENCE]
     assert t["fid"] > 10 * np.trace(np.cov(t["features"], rowvar=False)) * METRIC_RTOL  # far from 0
-    for key in ("fid", "score"):
-        assert t[key] == pytest.approx(tf[key], rel=METRIC_RTOL), key
-    for key in ("precision", "recall"):
-        assert abs(t[key] - tf[key]) <= METRIC_COUNT_FLIPS / len(real), key
+    for a, b in pairs(results):  # every pair of backends
+        t, tf = results[a], results[b]
+        np.testing.assert_allclose(t["features"], tf["features"], rtol=FORWARD_RTOL, atol=FORWARD_ATOL)
+        for key in ("fid", "score"):
+            assert t[key] == pytest.approx(tf[key], rel=METRIC_RTOL), (a, b, key)
+        for key in ("precision", "recall"):
+            assert abs(t[key] - tf[key]) <= METRIC_COUNT_FLIPS / len(real), (a, b, key)
 
 
 def test_vae_likelihoods_agree(tmp_path):
+    need_two()
     run = aigc.train(
-        "configs/vae_digits.yaml", out=str(tmp_path), train__steps=100, train__progress=False, train__eval_images=False
+        "configs/vae_digits.yaml",
+        backend=REFERENCE,
+        out=str(tmp_path),
+        train__steps=100,
+        train__progress=False,
+        train__eval_images=False,
     )
     x = data.load({"name": "digits", "split": "test"}, 0).x
     values = {}
-    for name in ("torch", "tensorflow"):
+    for name in BACKENDS:
         model = aigc.load(tmp_path / "checkpoint", backend=name)
         values[name] = (model.negative_elbo(x, seed=0), model.iwae_nll(x, k=50, seed=0))
-    np.testing.assert_allclose(values["torch"], values["tensorflow"], rtol=METRIC_RTOL)
-    assert run.model.iwae_nll(x, k=50, seed=0) == pytest.approx(values["torch"][1], rel=1e-6)
+    assert_close_pairs(values, rtol=METRIC_RTOL)  # every pair of backends
+    assert run.model.iwae_nll(x, k=50, seed=0) == pytest.approx(values[REFERENCE][1], rel=1e-6)

@@ -8,6 +8,7 @@ import pytest
 
 from aigc.weights import get_weights, set_weights
 
+from ..backend_list import REFERENCE, assert_close_pairs
 from .helpers import build_pair
 
 
@@ -28,24 +29,24 @@ def test_precise_bn_agrees_across_backends_and_is_the_population_statistic(pair,
         m.finish_training(np.random.default_rng([0, 0xF1]))
         stats[name] = _stats(m, net)
         samples[name] = m.sample(256, seed=3)
-    assert stats["torch"] and stats["torch"].keys() == stats["tensorflow"].keys()
-    for k in stats["torch"]:
-        np.testing.assert_allclose(stats["torch"][k], stats["tensorflow"][k], rtol=1e-4, atol=1e-5, err_msg=k)
-    np.testing.assert_allclose(samples["torch"], samples["tensorflow"], rtol=1e-4, atol=1e-4)
+    assert stats[REFERENCE] and all(s.keys() == stats[REFERENCE].keys() for s in stats.values())
+    for k in stats[REFERENCE]:  # every pair of backends
+        assert_close_pairs({b: s[k] for b, s in stats.items()}, err_msg=k, rtol=1e-4, atol=1e-5)
+    assert_close_pairs(samples, rtol=1e-4, atol=1e-4)
 
     # the population statistic: the first BatchNorm's input is z @ kernel (no bias before BatchNorm)
-    m = built["torch"]
+    m = built[REFERENCE]
     w = get_weights(m.backend, m.nets[net])
     z = np.random.default_rng(9).standard_normal((200_000, m.latent_dim)).astype(np.float64)
     h = z @ w["0.kernel"].astype(np.float64)
-    np.testing.assert_allclose(stats["torch"]["1.running_mean"], h.mean(0), atol=0.03 * h.std(0).max())
-    np.testing.assert_allclose(stats["torch"]["1.running_var"], h.var(0), rtol=0.05)
+    np.testing.assert_allclose(stats[REFERENCE]["1.running_mean"], h.mean(0), atol=0.03 * h.std(0).max())
+    np.testing.assert_allclose(stats[REFERENCE]["1.running_var"], h.var(0), rtol=0.05)
 
 
 def test_precise_bn_off_or_without_batchnorm_changes_nothing(pair):
     for overrides in ({"model.g_norm": "batchnorm"}, {"model.g_norm": "none", "model.precise_bn": 1024}):
-        built, _ = build_pair({"torch": pair["torch"]}, "mlp_gan", **overrides)
-        m = built["torch"]
+        built, _ = build_pair({REFERENCE: pair[REFERENCE]}, "mlp_gan", **overrides)
+        m = built[REFERENCE]
         before = get_weights(m.backend, m.nets["G"])
         m.finish_training(np.random.default_rng(0))
         after = get_weights(m.backend, m.nets["G"])
@@ -56,8 +57,10 @@ def test_precise_bn_depends_on_the_final_weights_alone(pair):
     """Resume-safety: the statistics start from BatchNorm's initial values, so whatever the
     running averages were before (here: a first finish's result), the same weights and noise
     give bit-identical statistics."""
-    built, _ = build_pair({"torch": pair["torch"]}, "mlp_gan", **{"model.g_norm": "batchnorm", "model.precise_bn": 512})
-    m = built["torch"]
+    built, _ = build_pair(
+        {REFERENCE: pair[REFERENCE]}, "mlp_gan", **{"model.g_norm": "batchnorm", "model.precise_bn": 512}
+    )
+    m = built[REFERENCE]
     m.finish_training(np.random.default_rng([0, 0xF1]))
     first = _stats(m, "G")
     w = get_weights(m.backend, m.nets["G"])

@@ -8,6 +8,7 @@ from aigc.init import initial_weights
 from aigc.parity.tolerances import GRAD_ATOL, GRAD_RTOL
 from aigc.weights import get_weights, set_weights
 
+from ..backend_list import assert_close_pairs, pairs
 from . import reference
 
 CRITIC = S.NetworkSpec((3,), (S.Dense(4), S.Activation("tanh"), S.Dense(1)))  # smooth: finite differences work
@@ -45,9 +46,10 @@ def test_gradient_penalty_value_and_gradients(pair):
     results = {name: _penalty_and_grads(b, w, x) for name, b in pair.items()}
     for name, (value, _) in results.items():
         np.testing.assert_allclose(value, expected, rtol=GRAD_RTOL, err_msg=name)
-    (_, gt), (_, gf) = results["torch"], results["tensorflow"]
-    for k in gt:
-        np.testing.assert_allclose(gt[k], gf[k], rtol=GRAD_RTOL, atol=GRAD_ATOL, err_msg=k)
+    for a, b in pairs(results):  # every pair of backends
+        (_, gt), (_, gf) = results[a], results[b]
+        for k in gt:
+            np.testing.assert_allclose(gt[k], gf[k], rtol=GRAD_RTOL, atol=GRAD_ATOL, err_msg=f"{a} vs {b} {k}")
 
 
 def test_gradient_penalty_matches_finite_differences(pair):
@@ -98,4 +100,4 @@ def test_spectral_norm_is_one_after_power_iterations(pair):
         np.testing.assert_allclose(sigmas[name], 1.0, atol=1e-2, err_msg=name)
         first = [_normalized_sigma(w, "0"), _normalized_sigma(w, "2")]
         assert max(abs(s - 1) for s in first) > 0.05  # the random initial u was far from it
-    np.testing.assert_allclose(sigmas["torch"], sigmas["tensorflow"], rtol=1e-5)
+    assert_close_pairs(sigmas, rtol=1e-5)  # every pair of backends

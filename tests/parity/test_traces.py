@@ -8,14 +8,17 @@ import numpy as np
 from aigc import config
 from aigc.parity import compare, trace
 
+from ..backend_list import BACKENDS, REFERENCE, need_two, pairs
+
 
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "aigc", *args], capture_output=True, text=True, timeout=600)
 
 
 def test_record_in_two_processes_and_compare(tmp_path):
+    need_two()
     paths = {}
-    for backend in ("torch", "tensorflow"):
+    for backend in BACKENDS:
         paths[backend] = tmp_path / f"{backend}.safetensors"
         r = cli(
             "parity",
@@ -29,10 +32,11 @@ def test_record_in_two_processes_and_compare(tmp_path):
             str(paths[backend]),
         )
         assert r.returncode == 0, r.stderr
-    r = cli("parity", "compare", str(paths["torch"]), str(paths["tensorflow"]))
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "loss.d_loss steps 1-2" in r.stdout and "FAIL" not in r.stdout
-    assert r.stdout.strip().splitlines()[-1].endswith("passed, 0 failed")
+    for a, b in pairs():  # every pair of backends
+        r = cli("parity", "compare", str(paths[a]), str(paths[b]))
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "loss.d_loss steps 1-2" in r.stdout and "FAIL" not in r.stdout
+        assert r.stdout.strip().splitlines()[-1].endswith("passed, 0 failed")
 
     # a trace whose run really differs (another learning rate) fails the comparison
     other = tmp_path / "other.safetensors"
@@ -43,7 +47,7 @@ def test_record_in_two_processes_and_compare(tmp_path):
             "configs/gan_ring8.yaml",
             "optim.lr=1e-2",
             "--backend",
-            "torch",
+            REFERENCE,
             "--steps",
             "20",
             "-o",
@@ -51,19 +55,34 @@ def test_record_in_two_processes_and_compare(tmp_path):
         ).returncode
         == 0
     )
-    r = cli("parity", "compare", str(paths["torch"]), str(other))
+    r = cli("parity", "compare", str(paths[REFERENCE]), str(other))
     assert r.returncode == 1 and "FAIL" in r.stdout
 
 
+def test_parity_compares_every_installed_pair_and_needs_two():
+    from aigc.errors import AigcError
+    from aigc.parity.cli import _backends, _run_parser, main
+
+    assert _run_parser().parse_intermixed_args(["configs/gan_ring8.yaml"]).backends is None  # all installed
+    assert _backends(None) == BACKENDS or len(BACKENDS) < 2
+    assert _backends(["torch", "tensorflow", "torch"]) == ["torch", "tensorflow"]
+    try:
+        main(["configs/gan_ring8.yaml", "--backends", "torch"])
+    except (ValueError, AigcError) as exc:
+        assert str(exc) == "--backends: comparing needs at least two backends, got torch"
+    else:
+        raise AssertionError("one backend was accepted")
+
+
 def test_trace_round_trip_and_contents(tmp_path):
-    cfg = config.load("configs/vae_digits.yaml", ["train.progress=false", "backend=tensorflow"])
+    cfg = config.load("configs/vae_digits.yaml", ["train.progress=false", f"backend={BACKENDS[-1]}"])
     t = trace.record(cfg, 5)
     trace.save(t, tmp_path / "t.safetensors")
     back = trace.load(tmp_path / "t.safetensors")
     assert back.metric_names == ["kl", "loss", "rec"] and back.losses.shape == (5, 3)
     np.testing.assert_array_equal(back.losses, t.losses)
     assert sorted(back.weights) == [0, 1, 2, 5] and back.samples[5].shape == (64, 8, 8, 1)
-    assert back.backend == "tensorflow" and back.config["model"]["name"] == "mlp_vae"
+    assert back.backend == BACKENDS[-1] and back.config["model"]["name"] == "mlp_vae"
     rows = compare.compare(back, t)
     assert all(r.passed and r.max_abs == 0.0 for r in rows)
 

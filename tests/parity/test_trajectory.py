@@ -10,6 +10,7 @@ from aigc.parity.tolerances import CONTROL_FACTOR, TRAJECTORY_LOSS_ATOL, TRAJECT
 from aigc.parity.trace import perturb_every_ulp
 from aigc.training.loop import feed_for
 
+from ..backend_list import REFERENCE
 from .helpers import build_pair, tiny_raw
 
 STEPS = 20
@@ -81,28 +82,32 @@ def _within(t, f, control_gap: float, rtol: float, atol: float) -> bool:
 @pytest.mark.parametrize("model,label,overrides", CASES, ids=[f"{m}-{label}" for m, label, _ in CASES])
 def test_trajectory(pair, model, label, overrides):
     built, dataset = build_pair(pair, model, **overrides)
-    control, _ = build_pair({"torch": pair["torch"]}, model, **overrides)
-    perturb_every_ulp(control["torch"])
-    built["control"] = control["torch"]
+    # Each backend against the first installed one (torch), whose 1-ulp control run gives the
+    # envelope that rounding alone reaches.
+    ref = REFERENCE
+    control, _ = build_pair({ref: pair[ref]}, model, **overrides)
+    perturb_every_ulp(control[ref])
+    built["control"] = control[ref]
     histories, weights = {}, {}
     for name, m in built.items():
         histories[name] = run_steps(m, dataset, STEPS)
         weights[name] = m.weights()
-    t_hist, f_hist, c_hist = histories["torch"], histories["tensorflow"], histories["control"]
-    envelope = dict.fromkeys(t_hist[0], 0.0)  # how far the control has separated so far, per loss
-    for step, (t, f, c) in enumerate(zip(t_hist, f_hist, c_hist), start=1):
-        for key in t:
-            envelope[key] = max(envelope[key], abs(t[key] - c[key]))
-            assert _within(t[key], f[key], envelope[key], TRAJECTORY_LOSS_RTOL, TRAJECTORY_LOSS_ATOL), (
-                f"{key} at step {step}: torch {t[key]:.7g}, tensorflow {f[key]:.7g}, ulp control {c[key]:.7g}"
+    for other in [n for n in built if n not in (ref, "control")]:
+        t_hist, f_hist, c_hist = histories[ref], histories[other], histories["control"]
+        envelope = dict.fromkeys(t_hist[0], 0.0)  # how far the control has separated so far, per loss
+        for step, (t, f, c) in enumerate(zip(t_hist, f_hist, c_hist), start=1):
+            for key in t:
+                envelope[key] = max(envelope[key], abs(t[key] - c[key]))
+                assert _within(t[key], f[key], envelope[key], TRAJECTORY_LOSS_RTOL, TRAJECTORY_LOSS_ATOL), (
+                    f"{key} at step {step}: {ref} {t[key]:.7g}, {other} {f[key]:.7g}, ulp control {c[key]:.7g}"
+                )
+        for key in weights[ref]:
+            t, f, c = weights[ref][key], weights[other][key], weights["control"][key]
+            assert _within(t, f, float(np.abs(t - c).max()), 0.0, TRAJECTORY_WEIGHT_ATOL), (
+                f"{key} after {STEPS} steps: max |{ref} - {other}| {np.abs(t - f).max():.3g}, "
+                f"control {np.abs(t - c).max():.3g}"
             )
-    for key in weights["torch"]:
-        t, f, c = weights["torch"][key], weights["tensorflow"][key], weights["control"][key]
-        assert _within(t, f, float(np.abs(t - c).max()), 0.0, TRAJECTORY_WEIGHT_ATOL), (
-            f"{key} after {STEPS} steps: max |torch - tensorflow| {np.abs(t - f).max():.3g}, "
-            f"control {np.abs(t - c).max():.3g}"
-        )
-    first, last = histories["torch"][0], histories["torch"][-1]
+    first, last = histories[ref][0], histories[ref][-1]
     assert first != last  # the models did train
 
 
@@ -114,7 +119,7 @@ def test_hinge_bias_gradient_is_zero(pair):
     built, dataset = build_pair(pair, "dcgan", **{"model.loss": "hinge", "model.d_norm": "spectral"})
     from aigc import losses
 
-    x = built["torch"].to_model_range(dataset.x[:64])
+    x = built[REFERENCE].to_model_range(dataset.x[:64])
     z = np.random.default_rng(0).standard_normal((64, 8)).astype(np.float32)
     for name, m in built.items():
         b, D = m.backend, m.nets["D"]
