@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-FRAMEWORKS = ("torch", "tensorflow")
-# train.compile values per framework; on torch `auto` is eager, i.e. `none`
-COMPILE_MODES = {"torch": ("none", "torch_compile"), "tensorflow": ("auto", "xla")}
+FRAMEWORKS = ("torch", "tensorflow", "jax")
+# train.compile values per framework; on torch `auto` is eager, i.e. `none`; on jax `auto` is jax.jit
+COMPILE_MODES = {"torch": ("none", "torch_compile"), "tensorflow": ("auto", "xla"), "jax": ("auto",)}
 COMPILE_NAMES = {"none": "eager", "torch_compile": "torch.compile", "auto": "tf.function", "xla": "tf.function+XLA"}
 IMPLS = ("aigc", "native")
 
