@@ -14,6 +14,14 @@ def set_threads(framework: str, setting: int | str | None) -> int | None:
     number set, or None."""
     from aigc import threads
 
+    if framework == "jax":  # XLA's threads are fixed when it starts: set before the import
+        if setting in (None, threads.FRAMEWORK):
+            return None
+        from aigc_jax import JaxBackend
+
+        n = threads.choose(threads.parse_setting(setting)).threads
+        JaxBackend().set_threads(n)
+        return JaxBackend().get_threads()
     if framework == "torch":
         import torch
     else:
@@ -39,6 +47,11 @@ def strict_fp32(framework: str) -> None:
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
         return
+    if framework == "jax":
+        import jax
+
+        jax.config.update("jax_default_matmul_precision", "highest")
+        return
     import tensorflow as tf
 
     tf.config.experimental.enable_tensor_float_32_execution(False)
@@ -51,7 +64,12 @@ def tf_device(device: str) -> str:
 
 def sync(framework: str, device: str) -> Callable[[], None]:
     """A function that returns once the device has finished the work queued so far (the CPU
-    runs both frameworks' ops synchronously, so there it does nothing)."""
+    runs torch's and TensorFlow's ops synchronously, so there it does nothing; JAX dispatches
+    asynchronously everywhere: it waits for every live array)."""
+    if framework == "jax":
+        import jax
+
+        return lambda: jax.block_until_ready(jax.live_arrays())
     if device == "cpu":
         return lambda: None
     if framework == "torch":
@@ -72,6 +90,10 @@ def peak_device_mb(framework: str, device: str) -> float | None:
         import torch
 
         return torch.cuda.max_memory_allocated(device) / 2**20
+    if framework == "jax":
+        import jax
+
+        return jax.devices("gpu")[0].memory_stats()["peak_bytes_in_use"] / 2**20
     import tensorflow as tf
 
     return tf.config.experimental.get_memory_info(tf_device(device).lstrip("/"))["peak"] / 2**20
@@ -84,6 +106,12 @@ def info(framework: str, device: str) -> dict:
 
         gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
         return {"version": torch.__version__, "threads": torch.get_num_threads(), "gpu": gpu}
+    if framework == "jax":
+        import jax
+        from aigc_jax import JaxBackend
+
+        gpus = [d.device_kind for d in jax.devices() if d.platform == "gpu"]
+        return {"version": jax.__version__, "threads": JaxBackend().get_threads(), "gpu": gpus[0] if gpus else None}
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")

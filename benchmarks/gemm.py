@@ -49,4 +49,17 @@ def tensorflow_rate(device: str, n: int = 2048, repeats: int = 5) -> float:
         return 2 * n**3 / _best_seconds(run, sync, repeats) / 1e9
 
 
-RATES = {"torch": torch_rate, "tensorflow": tensorflow_rate}
+def jax_rate(device: str, n: int = 2048, repeats: int = 5) -> float:
+    """GFLOP/s of a jitted jnp.matmul on float32 n x n matrices."""
+    import jax
+    import jax.numpy as jnp
+
+    place = jax.devices("cpu" if device == "cpu" else "gpu")[0]
+    a, b = (jax.device_put(np.random.default_rng(i).standard_normal((n, n), np.float32), place) for i in (0, 1))
+    matmul, out = jax.jit(jnp.matmul), []
+    run = lambda: out.append(matmul(a, b))
+    sync = lambda: out and out.pop().block_until_ready()
+    return 2 * n**3 / _best_seconds(run, sync, repeats) / 1e9
+
+
+RATES = {"torch": torch_rate, "tensorflow": tensorflow_rate, "jax": jax_rate}

@@ -14,12 +14,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 # The train.compile values measured per framework (on torch `auto` is eager, i.e. `none`);
 # a backend not listed is measured at `auto`. Their names in the tables.
-COMPILE_MODES = {"torch": ("none", "torch_compile"), "tensorflow": ("auto", "xla")}
+COMPILE_MODES = {"torch": ("none", "torch_compile"), "tensorflow": ("auto", "xla"), "jax": ("auto",)}
 COMPILE_NAMES = {
     ("torch", "none"): "eager",
     ("torch", "torch_compile"): "torch.compile",
     ("tensorflow", "auto"): "tf.function",
     ("tensorflow", "xla"): "tf.function+XLA",
+    ("jax", "auto"): "jax.jit",
 }
 
 

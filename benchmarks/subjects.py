@@ -96,6 +96,8 @@ def native_subject(cfg: Config, framework: str) -> Subject:
     specs = entry.architecture(cfg.model, dataset.sample_shape, dataset.kind)
     if framework == "torch":
         from . import native_torch as native
+    elif framework == "jax":
+        from . import native_jax as native
     else:
         from . import native_keras as native
     impl = native.FAMILIES[family](specs, cfg, cfg.device, cfg.train.compile)
