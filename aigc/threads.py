@@ -251,6 +251,9 @@ def apply(backend: Any, setting: int | str = AUTO) -> Choice:
     """Choose the threads for `backend` and set them (intra- and inter-op) where the framework
     still allows it; the choice is returned (its count is what the framework really uses).
     `framework` leaves them as the framework chose."""
+    if not hasattr(backend, "set_threads"):  # optional in the contract: the framework keeps its own threads
+        threads = backend.get_threads() if hasattr(backend, "get_threads") else os.cpu_count() or 1
+        return Choice(threads, f"the framework's own ({backend.name} cannot set its threads)", auto=False)
     if setting == FRAMEWORK:
         return Choice(backend.get_threads(), "the framework's default", auto=False)
     choice = choose(setting, env_names(backend))

@@ -198,3 +198,16 @@ def test_the_registry_never_takes_a_starting_process_for_a_dead_one(tmp_path):
     assert registry.sharing({0}) == 1
     registry.unregister()
     assert list((tmp_path / "r").iterdir()) == []
+
+
+@pytest.mark.parametrize("setting", ["auto", "framework", 3])
+def test_a_backend_without_thread_members_keeps_its_own_threads(setting):
+    """`set_threads`/`get_threads` are optional in the contract: without them every setting
+    leaves the framework's threads alone and says so, instead of failing."""
+
+    class Bare:
+        name = "bare"
+
+    choice = threads.apply(Bare(), setting)
+    assert not choice.auto and choice.threads >= 1
+    assert "bare cannot set its threads" in str(choice)
