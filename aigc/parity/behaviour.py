@@ -41,13 +41,13 @@ def run_seeds(
 
 
 def run_parallel(
-    config_path: str, seeds: list[int], overrides: list[str], jobs: int, backends: list[str]
+    config_path: str, seeds: list[int], overrides: list[str], jobs: int, backends: list[str], out: str | None = None
 ) -> dict[str, list[dict]]:
     """Every (backend, seed) run in its own fresh process, `jobs` at a time; `train.threads:
     auto` shares the cores among them (aigc.threads)."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
-        futures = {b: [pool.submit(run_one, config_path, b, s, list(overrides)) for s in seeds] for b in backends}
+        futures = {b: [pool.submit(run_one, config_path, b, s, list(overrides), out) for s in seeds] for b in backends}
         return {b: [f.result() for f in fs] for b, fs in futures.items()}
 
 
