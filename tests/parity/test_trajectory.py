@@ -6,7 +6,13 @@ import pytest
 
 from aigc import config, models
 from aigc.errors import ConfigError
-from aigc.parity.tolerances import CONTROL_FACTOR, TRAJECTORY_LOSS_ATOL, TRAJECTORY_LOSS_RTOL, TRAJECTORY_WEIGHT_ATOL
+from aigc.parity.tolerances import (
+    CONTROL_FACTOR,
+    GRAD_ATOL,
+    TRAJECTORY_LOSS_ATOL,
+    TRAJECTORY_LOSS_RTOL,
+    TRAJECTORY_WEIGHT_ATOL,
+)
 from aigc.parity.trace import perturb_every_ulp
 from aigc.training.loop import feed_for
 
@@ -25,6 +31,49 @@ def run_steps(model, dataset, steps: int, seed: int = 0) -> list[dict[str, float
             metrics = model.train_step(batch, rng, labels)
             history.append({k: float(model.backend.numpy(v)) for k, v in metrics.items()})
     return history
+
+
+def record_gradients(model, dataset, steps: int) -> list[list[np.ndarray]]:
+    """The canonical gradients of every optimizer update in `steps` steps, taken eagerly (the
+    model is used up: pass a fresh one)."""
+    records = []
+    for opt in model.optimizers.values():
+
+        def apply(grads, opt=opt, apply=opt.apply):
+            records.append([opt.nets[p].to_canonical(n, g) for (p, n), g in zip(opt.slots, grads)])
+            apply(grads)
+
+        opt.apply = apply
+    model.compiled_step = lambda: model.step  # eager: gradients as numpy arrays
+    run_steps(model, dataset, steps)
+    return records
+
+
+def near_zero(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Where two gradients are both within GRAD_ATOL of 0 and differ: 0 as far as any gradient
+    parity can tell (test_gradients.py's floor), yet Adam (lr * m / (sqrt(v) + eps), v ~ 0 as
+    well) moves the weight by anything up to +-lr for it."""
+    return (np.abs(a) <= GRAD_ATOL) & (np.abs(b) <= GRAD_ATOL) & (a != b)
+
+
+def take_near_zero(model, other: list[list[np.ndarray]]) -> list[int]:
+    """Make `model` (the reference, eager) use the other backend's gradient values where both are
+    near zero (`near_zero`), update by update, and its own everywhere else; returns the list the
+    number of elements taken is appended to."""
+    pending, taken = list(other), []
+    for opt in model.optimizers.values():
+
+        def apply(grads, opt=opt, apply=opt.apply):
+            values, out = pending.pop(0), []
+            for (p, n), g, v in zip(opt.slots, grads, values):
+                own = opt.nets[p].to_canonical(n, g)
+                mask = near_zero(own, v)
+                taken.append(int(mask.sum()))
+                out.append(opt.nets[p].from_canonical(n, np.where(mask, v, own)) if mask.any() else g)
+            apply(out)
+
+        opt.apply = apply
+    return taken
 
 
 # Variants beyond each model's defaults: BatchNorm and the other activation/loss choices.
@@ -93,16 +142,30 @@ def test_trajectory(pair, model, label, overrides):
         histories[name] = run_steps(m, dataset, STEPS)
         weights[name] = m.weights()
     for other in [n for n in built if n not in (ref, "control")]:
-        t_hist, f_hist, c_hist = histories[ref], histories[other], histories["control"]
+        # Where an update meets a gradient that is 0 within rounding (e.g. WGAN's critic: a ReLU
+        # unit of the last hidden layer active on as many real as fake samples gets a bias
+        # gradient w / B * (n_fake - n_real) = 0, summed from equal terms in different positions,
+        # which each framework's reduction order rounds differently: torch may give 0, JAX
+        # 2^-28), Adam (v ~ 0 too) turns the rounding into up to +-lr and the GAN amplifies it.
+        # Such elements are excused as traces excuse them (`compare.adam_eps_regime`): the other
+        # backend is compared with a reference run that took its gradient values there (and its
+        # own everywhere else). Any other difference, a wrong formula included, still counts.
+        other_grads = record_gradients(build_pair({other: pair[other]}, model, **overrides)[0][other], dataset, STEPS)
+        excused, _ = build_pair({ref: pair[ref]}, model, **overrides)
+        taken = take_near_zero(excused[ref], other_grads)
+        t_hist = run_steps(excused[ref], dataset, STEPS)
+        t_weights = excused[ref].weights()
+        f_hist, c_hist = histories[other], histories["control"]
         envelope = dict.fromkeys(t_hist[0], 0.0)  # how far the control has separated so far, per loss
         for step, (t, f, c) in enumerate(zip(t_hist, f_hist, c_hist), start=1):
             for key in t:
                 envelope[key] = max(envelope[key], abs(t[key] - c[key]))
                 assert _within(t[key], f[key], envelope[key], TRAJECTORY_LOSS_RTOL, TRAJECTORY_LOSS_ATOL), (
-                    f"{key} at step {step}: {ref} {t[key]:.7g}, {other} {f[key]:.7g}, ulp control {c[key]:.7g}"
+                    f"{key} at step {step}: {ref} {t[key]:.7g}, {other} {f[key]:.7g}, ulp control {c[key]:.7g} "
+                    f"({sum(taken)} near-zero gradient elements taken from {other})"
                 )
-        for key in weights[ref]:
-            t, f, c = weights[ref][key], weights[other][key], weights["control"][key]
+        for key in t_weights:
+            t, f, c = t_weights[key], weights[other][key], weights["control"][key]
             assert _within(t, f, float(np.abs(t - c).max()), 0.0, TRAJECTORY_WEIGHT_ATOL), (
                 f"{key} after {STEPS} steps: max |{ref} - {other}| {np.abs(t - f).max():.3g}, "
                 f"control {np.abs(t - c).max():.3g}"
