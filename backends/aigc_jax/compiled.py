@@ -35,13 +35,19 @@ class CompiledStep:
         self._boxes: list[state.Box] = []  # those boxes, during a call
         self._jitted: Callable | None = None
         self._stale = False
+        self._keys: list | None = None  # the order of the step's output dict (a pytree comes back key-sorted)
         functools.update_wrapper(self, fn)
 
     def _record(self, args: tuple, kwargs: dict) -> None:
         """Trace the step without compiling it; its state is every box it touched."""
         fn = self._fn
+        def traced(a, k):
+            out = fn(*a, **k)
+            self._keys = list(out) if isinstance(out, dict) else None
+            return out
+
         with state.Tracking() as seen, state.Scope():
-            jax.eval_shape(lambda a, k: fn(*a, **k), args, kwargs)
+            jax.eval_shape(traced, args, kwargs)
         self._refs = [weakref.ref(b) for b in seen.boxes()]
         self._stale = False
 
@@ -70,4 +76,6 @@ class CompiledStep:
             self._boxes = []
         for i, value in new.items():
             state.assign(boxes[i], value)
+        if self._keys is not None and isinstance(out, dict):  # the metrics in the step's own order
+            out = {k: out[k] for k in self._keys}
         return out
