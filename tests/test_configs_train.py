@@ -9,7 +9,7 @@ import pytest
 
 from aigc import api
 
-from .backend_list import params
+from .backend_list import BACKENDS, params
 from .data_helpers import shared_datasets
 
 ROOT = Path(__file__).resolve().parents[1] / "configs"
@@ -22,8 +22,13 @@ STEPS = 200
 STEPS_FOR = {"wgan_gp_mnist.yaml": 80}
 
 
+# The 200-step learning check is a recipe check; that every backend runs the same step is
+# the parity suite's (trajectories over every pair). It runs on the first two installed
+# backends (torch and TensorFlow) to fit CI's budget; the JAX backend, whose convolutions
+# are about 3x slower on this CPU, trains every shipped config for 3 steps
+# (tests/test_jax_backend.py) and every image model's step in the parity suite.
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", params())
+@pytest.mark.parametrize("backend", params(BACKENDS[:2]))
 @pytest.mark.parametrize("config", CONFIGS)
 def test_config_trains(tmp_path, monkeypatch, config, backend):
     monkeypatch.setenv("AIGC_DATA_DIR", str(shared_datasets()))

@@ -20,9 +20,7 @@ from .parity.helpers import build_pair
 from .parity.test_trajectory import run_steps
 
 ROOT = Path(__file__).resolve().parents[1]
-# The MNIST configs train 200 steps on every installed backend, jax included, in
-# tests/test_configs_train.py; here the rest, a few steps each.
-CONFIGS = sorted(p.name for p in (ROOT / "configs").glob("*.yaml") if "mnist" not in p.name)
+CONFIGS = sorted(p.relative_to(ROOT / "configs").as_posix() for p in (ROOT / "configs").rglob("*.yaml"))
 SMALL = [
     "train.steps=3",
     "train.batch_size=16",

@@ -41,6 +41,7 @@ class CompiledStep:
     def _record(self, args: tuple, kwargs: dict) -> None:
         """Trace the step without compiling it; its state is every box it touched."""
         fn = self._fn
+
         def traced(a, k):
             out = fn(*a, **k)
             self._keys = list(out) if isinstance(out, dict) else None
