@@ -401,9 +401,18 @@ def test_full_disk_while_checkpointing_is_one_line_and_keeps_the_last_checkpoint
 
 def test_early_ctrl_c_is_one_line(tmp_path):
     delay = 0.2  # while python -m aigc is still importing
-    p = subprocess.Popen(
-        [sys.executable, "-m", "aigc", "train", MAIN, *TINY, f"out={tmp_path / 'r'}"], stderr=subprocess.PIPE, text=True
-    )
+    # A terminal's Ctrl-C: the child must not inherit an ignored SIGINT (a background job of a
+    # non-interactive shell runs with SIGINT ignored, and Python then keeps ignoring it); a
+    # Python-level handler here becomes the default disposition in the child at exec.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        p = subprocess.Popen(
+            [sys.executable, "-m", "aigc", "train", MAIN, *TINY, f"out={tmp_path / 'r'}"],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     time.sleep(delay)
     p.send_signal(signal.SIGINT)
     err = p.communicate(timeout=120)[1]
