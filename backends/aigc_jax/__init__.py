@@ -76,19 +76,18 @@ def _value_and_grad(loss_fn, boxes: list[Box], primal):
     `boxes` (`primal`: their values), or, with no boxes, of `loss_fn(primal)` with respect to
     its input; the boxes it assigned get their new values."""
     written: list[Box] = []
-    keys: list = []  # the aux dict's own order: a pytree comes back with its keys sorted
+    order = state.KeyOrder()  # the aux dict's own key order
 
     def pure(values):
         with state.Scope() as scope:
             scope.swap(boxes, values if boxes else [])
             loss, aux = loss_fn() if boxes else loss_fn(values)
             written[:], new = scope.written()
-        keys[:] = list(aux) if isinstance(aux, dict) else []
-        return loss, (aux, new)
+        return loss, (order.remember(aux), new)
 
     (loss, (aux, new)), grad = jax.value_and_grad(pure, has_aux=True)(primal)
     state.apply(written, new)
-    return (loss, {k: aux[k] for k in keys} if isinstance(aux, dict) else aux), grad
+    return (loss, order.restore(aux)), grad
 
 
 class JaxBackend:

@@ -35,7 +35,7 @@ class CompiledStep:
         self._boxes: list[state.Box] = []  # those boxes, during a call
         self._jitted: Callable | None = None
         self._stale = False
-        self._keys: list | None = None  # the order of the step's output dict (a pytree comes back key-sorted)
+        self._order = state.KeyOrder()  # the step's output dict keeps its own key order
         functools.update_wrapper(self, fn)
 
     def _record(self, args: tuple, kwargs: dict) -> None:
@@ -43,9 +43,7 @@ class CompiledStep:
         fn = self._fn
 
         def traced(a, k):
-            out = fn(*a, **k)
-            self._keys = list(out) if isinstance(out, dict) else None
-            return out
+            return self._order.remember(fn(*a, **k))
 
         with state.Tracking() as seen, state.Scope():
             jax.eval_shape(traced, args, kwargs)
@@ -77,6 +75,4 @@ class CompiledStep:
             self._boxes = []
         for i, value in new.items():
             state.assign(boxes[i], value)
-        if self._keys is not None and isinstance(out, dict):  # the metrics in the step's own order
-            out = {k: out[k] for k in self._keys}
-        return out
+        return self._order.restore(out)

@@ -165,3 +165,21 @@ class Tracking:
         """The live boxes touched, in creation order."""
         found = [(serial, ref()) for serial, ref in sorted(self.touched.items())]
         return [box for _, box in found if box is not None]
+
+
+class KeyOrder:
+    """A dict's own key order across a JAX transformation. `jax.jit` and `has_aux` hand a dict
+    back as a pytree, with its keys sorted (a step's metrics would list `kl` before `rec`):
+    `remember` the order inside the traced function, `restore` it on what comes out."""
+
+    def __init__(self) -> None:
+        self.keys: list | None = None
+
+    def remember(self, out: Any) -> Any:
+        self.keys = list(out) if isinstance(out, dict) else None
+        return out
+
+    def restore(self, out: Any) -> Any:
+        if self.keys is None or not isinstance(out, dict):
+            return out
+        return {k: out[k] for k in self.keys}
