@@ -95,34 +95,45 @@ def report(
     out: Path,
     jobs: int = 1,
     backends: list[str] | None = None,
+    fresh: bool = False,
 ) -> list[dict]:
     """The behaviour table of each config over `backends` (default: every installed one);
     with jobs > 1, runs go to single-threaded worker processes (faster for small models on a
-    few cores; numerics may differ in the last bits)."""
+    few cores; numerics may differ in the last bits).
+
+    Resumable: a backend's runs that `out/behaviour.json` already holds for the same config,
+    seeds and overrides are reused (unless `fresh`), so adding a backend runs only its own
+    seeds; the file is rewritten after each backend, and tables of other configs stay."""
     from .. import backends as registry
     from .. import config, models
 
     backends = backends or registry.installed()
 
     out.mkdir(parents=True, exist_ok=True)
+    file = out / "behaviour.json"
+    stored = json.loads(file.read_text()) if file.is_file() else []
     tables = []
     for path in config_paths:
         family = models.REGISTRY[config.load(path).model.name].family.family
-        if jobs > 1:
-            per_backend = run_parallel(path, list(range(seeds)), overrides, jobs, backends)
-        else:
-            per_backend = {b: run_seeds(path, b, list(range(seeds)), overrides) for b in backends}
-        tables.append(
-            {
-                "config": path,
-                "seeds": seeds,
-                "overrides": list(overrides),
-                "runs": per_backend,
-                "rows": compare_runs(per_backend, METRICS[family]),
-            }
-        )
+        key = {"config": path, "seeds": seeds, "overrides": list(overrides)}
+        old = next((t for t in stored if not fresh and all(t.get(k) == v for k, v in key.items())), {"runs": {}})
+        per_backend = {b: old["runs"][b] for b in backends if b in old["runs"]}
+        missing = [b for b in backends if b not in per_backend]
+        if missing:
+            print(f"{path}: reusing {', '.join(per_backend) or 'no runs'}; running {', '.join(missing)}", flush=True)
+        groups = [missing] if jobs > 1 and missing else [[b] for b in missing]
+        for group in groups + ([[]] if not missing else []):
+            if jobs > 1 and group:
+                per_backend.update(run_parallel(path, list(range(seeds)), overrides, jobs, group))
+            elif group:
+                per_backend.update({b: run_seeds(path, b, list(range(seeds)), overrides) for b in group})
+            done = {b: per_backend[b] for b in backends if b in per_backend}  # the registry's order
+            table = {**key, "runs": done, "rows": compare_runs(done, METRICS[family]) if len(done) > 1 else []}
+            at = next((i for i, t in enumerate(stored) if all(t.get(k) == v for k, v in key.items())), len(stored))
+            stored[at : at + 1] = [table]  # in place: the docs list the tables in the file's order
+            file.write_text(json.dumps(stored, indent=1) + "\n")
+        tables.append(table)
         print(format_rows(tables[-1]), flush=True)
-    (out / "behaviour.json").write_text(json.dumps(tables, indent=1) + "\n")
     return tables
 
 

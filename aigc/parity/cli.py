@@ -4,7 +4,7 @@ aigc parity CONFIG [--steps K] [--device D] [--backends A B ...] [KEY=VALUE ...]
 aigc parity record CONFIG --backend NAME [--device D] [--steps K] -o FILE [KEY=VALUE ...]
 aigc parity compare A B
 aigc parity divergence CONFIG ... [--steps 500] [-o DIR]          plot + table, every pair
-aigc parity behaviour CONFIG ... [--seeds 10] [--jobs 2] [--set KEY=VALUE] [-o DIR]   quality over seeds
+aigc parity behaviour CONFIG ... [--seeds 10] [--jobs 2] [--set KEY=VALUE] [-o DIR] [--fresh]   quality over seeds
 --backends defaults to every installed backend (`aigc backends`).
 
 Options and KEY=VALUE overrides mix in any order.
@@ -78,6 +78,9 @@ def _behaviour_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override for every run")
     p.add_argument("--jobs", type=int, default=1, help="parallel single-threaded worker processes (one per core)")
     p.add_argument("-o", "--output", default="benchmarks/results", help="directory for behaviour.json")
+    p.add_argument(
+        "--fresh", action="store_true", help="run every backend again (default: reuse the runs behaviour.json holds)"
+    )
     _backends_option(p)
     return p
 
@@ -134,7 +137,7 @@ def main(argv: list[str]) -> int:
         from .behaviour import report as behaviour_report
 
         names = _backends(args.backends)
-        tables = behaviour_report(args.configs, args.seeds, args.set, Path(args.output), args.jobs, names)
+        tables = behaviour_report(args.configs, args.seeds, args.set, Path(args.output), args.jobs, names, args.fresh)
         return 0 if all(r["agree"] for t in tables for r in t["rows"]) else 1
     args = _run_parser().parse_intermixed_args(argv)
     names = _backends(args.backends)

@@ -1,6 +1,8 @@
 """Level 4 (reduced for CI): independent runs per backend, statistically indistinguishable
 quality. The full 10-seed table is `aigc parity behaviour` (README, "Behaviour")."""
 
+import json
+
 import pytest
 
 from aigc.parity.behaviour import agree, compare_runs, run_seeds
@@ -24,7 +26,35 @@ def test_vae_digits_backends_agree_and_the_test_has_power(tmp_path):
     assert not ok and z > 6
 
 
+@pytest.mark.xdist_group("ring8_runs")  # one worker trains the shared fixture
 @pytest.mark.slow
 def test_gan_ring8_backends_agree(ring8_runs):
     rows = compare_runs(ring8_runs, ("modes", "high_quality", "reverse_kl"))
     assert all(r["agree"] for r in rows), rows
+
+
+def test_the_table_reuses_stored_runs_and_runs_only_what_is_missing(tmp_path, monkeypatch):
+    """Adding a backend to behaviour.json runs that backend's seeds alone; the tables of other
+    configs and the stored runs stay as they were; --fresh runs everything again."""
+    from aigc.parity import behaviour
+
+    ran = []
+
+    def fake_seeds(path, backend, seeds, overrides=(), out=None):
+        ran.append(backend)
+        return [{"seed": s, "negative_elbo": 20.0 + s + (0.01 if backend == "b" else 0.0)} for s in seeds]
+
+    monkeypatch.setattr(behaviour, "run_seeds", fake_seeds)
+    other = {"config": "configs/gan_ring8.yaml", "seeds": 2, "overrides": [], "runs": {"a": []}, "rows": []}
+    (tmp_path / "behaviour.json").write_text(json.dumps([other]))
+    vae = "configs/vae_digits.yaml"
+    behaviour.report([vae], 3, [], tmp_path, backends=["a"])
+    assert ran == ["a"]
+    (table,) = behaviour.report([vae], 3, [], tmp_path, backends=["a", "b"])
+    assert ran == ["a", "b"] and table["rows"][0]["agree"] and list(table["runs"]) == ["a", "b"]
+    stored = json.loads((tmp_path / "behaviour.json").read_text())
+    assert [t["config"] for t in stored] == ["configs/gan_ring8.yaml", vae] and stored[0] == other
+    behaviour.report([vae], 3, ["train.steps=5"], tmp_path, backends=["a", "b"])  # other overrides: a new table
+    assert ran == ["a", "b", "a", "b"] and len(json.loads((tmp_path / "behaviour.json").read_text())) == 3
+    behaviour.report([vae], 3, [], tmp_path, backends=["a", "b"], fresh=True)
+    assert ran[-2:] == ["a", "b"] and len(json.loads((tmp_path / "behaviour.json").read_text())) == 3
