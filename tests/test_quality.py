@@ -8,6 +8,7 @@ import aigc
 from .backend_list import params
 
 
+@pytest.mark.xdist_group("ring8_runs")  # one worker trains the shared fixture
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", params())
 def test_gan_ring8_reduced_recipe_keeps_its_precision(ring8_runs, backend):
