@@ -3,7 +3,7 @@ import tempfile
 
 import pytest
 
-from .worker_env import WORKERS  # first: the threads are set before any framework loads
+from .worker_env import CORES  # first: the threads are set before any framework loads
 
 # In one process PyTorch must be imported before TensorFlow.
 try:
@@ -87,7 +87,7 @@ def ring8_runs(tmp_path_factory) -> dict[str, list[dict]]:
     reduced recipe: docs/results/sweeps.md, rows r8_new_3k)."""
     from aigc.parity.behaviour import run_parallel
 
-    jobs = max(1, min(2, (os.cpu_count() or 1) // WORKERS))
+    jobs = max(1, min(2, CORES))
     overrides = [*RING8_REDUCED, "train.threads=1"]
     out = str(tmp_path_factory.mktemp("ring8"))
     return run_parallel("configs/gan_ring8.yaml", RING8_SEEDS, overrides, jobs, BACKENDS, out)
