@@ -29,7 +29,7 @@ from .runner import (
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="aigc bench",
-        description="aigc on torch and TensorFlow against hand-written native loops: step time, samples/s, "
+        description="aigc on every installed backend against hand-written native loops: step time, samples/s, "
         "peak memory, GFLOP/s and its fraction of the fp32 GEMM rate.",
     )
     p.add_argument("configs", nargs="*", metavar="CONFIG", help="YAML configs (default: one per benchmarked model)")
