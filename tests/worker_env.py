@@ -4,6 +4,8 @@ imports this first)."""
 import os
 import tempfile
 
+from aigc.threads import cores  # the core imports no framework
+
 WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ... under pytest-xdist
 
@@ -11,11 +13,11 @@ _WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ... under pytest-xd
 # and every process it starts: a framework that takes a thread per core it may use (XLA's
 # pools do, whatever XLA_FLAGS say) cannot stall the other workers.
 if _WORKER and WORKERS > 1 and hasattr(os, "sched_setaffinity"):
-    _cpus = sorted(os.sched_getaffinity(0))
+    _cpus = sorted(cores())
     _index = int(_WORKER.removeprefix("gw"))
     _share = _cpus[_index::WORKERS] if len(_cpus) >= WORKERS else [_cpus[_index % len(_cpus)]]
     os.sched_setaffinity(0, _share)
-CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+CORES = len(cores())
 
 # The thread count changes how reductions round, so tests that compare bits or exact values
 # run on a fixed count, not on `auto`, which depends on what else runs (docs/threads.md):
