@@ -116,25 +116,40 @@ def report(
     for path in config_paths:
         family = models.REGISTRY[config.load(path).model.name].family.family
         key = {"config": path, "seeds": seeds, "overrides": list(overrides)}
-        old = next((t for t in stored if not fresh and all(t.get(k) == v for k, v in key.items())), {"runs": {}})
-        per_backend = {b: old["runs"][b] for b in backends if b in old["runs"]}
+        old = next((t for t in stored if _matches(t, key)), None)
+        per_backend = {b: old["runs"][b] for b in backends if old and not fresh and b in old["runs"]}
         missing = [b for b in backends if b not in per_backend]
         if missing:
             print(f"{path}: reusing {', '.join(per_backend) or 'no runs'}; running {', '.join(missing)}", flush=True)
-        groups = [missing] if jobs > 1 and missing else [[b] for b in missing]
-        for group in groups + ([[]] if not missing else []):
-            if jobs > 1 and group:
-                per_backend.update(run_parallel(path, list(range(seeds)), overrides, jobs, group))
-            elif group:
-                per_backend.update({b: run_seeds(path, b, list(range(seeds)), overrides) for b in group})
-            done = {b: per_backend[b] for b in backends if b in per_backend}  # the registry's order
-            table = {**key, "runs": done, "rows": compare_runs(done, METRICS[family]) if len(done) > 1 else []}
-            at = next((i for i, t in enumerate(stored) if all(t.get(k) == v for k, v in key.items())), len(stored))
-            stored[at : at + 1] = [table]  # in place: the docs list the tables in the file's order
-            file.write_text(json.dumps(stored, indent=1) + "\n")
-        tables.append(table)
+        if jobs > 1 and missing:
+            per_backend.update(run_parallel(path, list(range(seeds)), overrides, jobs, missing))
+        else:
+            for b in missing:  # one backend at a time, the file saved after each
+                per_backend[b] = run_seeds(path, b, list(range(seeds)), overrides)
+                _save(file, stored, key, _in_order(per_backend, backends), METRICS[family])
+        tables.append(_save(file, stored, key, _in_order(per_backend, backends), METRICS[family]))
         print(format_rows(tables[-1]), flush=True)
     return tables
+
+
+def _matches(table: dict, key: dict) -> bool:
+    """The stored table is of the same config, seeds and overrides."""
+    return all(table.get(k) == v for k, v in key.items())
+
+
+def _in_order(runs: dict, backends: list[str]) -> dict:
+    """`runs` in the registry's order of `backends`."""
+    return {b: runs[b] for b in backends if b in runs}
+
+
+def _save(file: Path, stored: list[dict], key: dict, runs: dict, metrics) -> dict:
+    """Put the table of `key` in place in `stored` (the docs list the tables in the file's
+    order) and write the file; returns the table."""
+    table = {**key, "runs": runs, "rows": compare_runs(runs, metrics) if len(runs) > 1 else []}
+    at = next((i for i, t in enumerate(stored) if _matches(t, key)), len(stored))
+    stored[at : at + 1] = [table]
+    file.write_text(json.dumps(stored, indent=1) + "\n")
+    return table
 
 
 def format_rows(table: dict) -> str:
