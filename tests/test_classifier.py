@@ -66,10 +66,11 @@ def test_datasets_without_labels_have_no_classifier():
 @pytest.mark.slow
 def test_mnist_classifier_recipe_learns_in_one_epoch(tmp_path):
     """`aigc classifier train mnist`'s recipe (shifts of up to 1 pixel, torch) shortened to one
-    epoch, its learning rate decaying over that epoch: test accuracy >= 97.5% (measured 98.12%;
-    the full 6 epochs reach 99.37%, docs/metrics.md, a 5-minute run kept out of CI)."""
+    epoch at half the width (16; a quarter of the convolutions' cost), its learning rate decaying
+    over that epoch: test accuracy >= 97% (measured 97.61% in 57 s on one thread; width 32 gave
+    98.12% in 139 s; the full recipe, 6 epochs at width 32, reaches 99.37%, docs/metrics.md)."""
     if not os.environ.get("AIGC_DATA_DIR"):
         pytest.skip("set AIGC_DATA_DIR to a folder with mnist/ (README, Datasets)")
-    recipe = Recipe(epochs=1)
+    recipe = Recipe(epochs=1, width=16)
     _, info = classifier_store.train_and_save(backends.get(REFERENCE), "mnist", tmp_path, recipe=recipe, progress=False)
-    assert info["test_accuracy"] >= 0.975, info
+    assert info["test_accuracy"] >= 0.97, info

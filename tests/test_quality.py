@@ -12,16 +12,16 @@ from .backend_list import params
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", params())
 def test_gan_ring8_reduced_recipe_keeps_its_precision(ring8_runs, backend):
-    """gan_ring8's recipe at a quarter of its steps (3,000; `ring8_runs`, seeds 0-2), PacGAN's
+    """gan_ring8's recipe at a sixth of its steps (2,000; `ring8_runs`, seeds 0-2), PacGAN's
     statistics on 2,500 samples. Measured single-threaded (docs/results/sweeps.md, rows
-    r8_new_3k / r8_old_3k): high quality 80.9 / 85.7 / 71.9% on torch (mean 79.5%) and
-    74.2 / 85.8 / 80.6% on TensorFlow (mean 80.2%); the recipe before issue #14 (no data.scale,
-    no precise_bn) 41.4 / 74.0 / 68.4% (mean 61.3%), so it fails here. Coverage is not yet
-    settled at 3,000 steps (TensorFlow seeds: 8, 6, 7 modes; all 8 at the full 12,000), so
-    only a lower bound on modes."""
+    r8_new_2k / r8_old_2k): high quality 55.5 / 61.4 / 73.2% on torch (mean 63.4%), 43.2 /
+    64.8 / 64.7% on TensorFlow (mean 57.6%), 58.7 / 57.9 / 72.7% on JAX (mean 63.1%); the recipe
+    before issue #14 (no data.scale, no precise_bn) 17.6 / 61.7 / 11.3% (mean 30.2%), so it
+    fails here. Coverage is not settled this early (JAX seed 1: 7 modes; all 8 at the full
+    12,000), so only a lower bound on modes."""
     runs = ring8_runs[backend]
     assert min(r["modes"] for r in runs) >= 5, runs
-    assert np.mean([r["high_quality"] for r in runs]) >= 0.70, runs
+    assert np.mean([r["high_quality"] for r in runs]) >= 0.45, runs
 
 
 @pytest.mark.slow
