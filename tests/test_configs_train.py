@@ -60,7 +60,7 @@ def test_config_trains(tmp_path, monkeypatch, config, backend):
         assert brightness < 0.4
 
 
-SMOKE = ["train.steps=3", "train.batch_size=16", "train.log_every=1", "train.progress=false", "train.eval_samples=100"]
+SMOKE = ["train.steps=3", "train.batch_size=8", "train.log_every=1", "train.progress=false", "train.eval_samples=100"]
 
 
 # the reference backend's image configs are covered by the learning check above; a selected
@@ -80,8 +80,10 @@ def test_every_config_trains_samples_and_evaluates(tmp_path, monkeypatch, config
     if cfg.data.name in ("mnist", "fashion_mnist"):
         monkeypatch.setenv("AIGC_DATA_DIR", str(shared_datasets()))
         extra.append("data.subset=1000")
+    if getattr(cfg.model, "precise_bn", 0):  # the finish's path, at 64 samples a pass instead of 10,000
+        extra.append("model.precise_bn=64")
     if getattr(cfg.model, "n_critic", 1) > 1:  # n_critic batches per step
-        extra.append(f"train.batch_size={16 * cfg.model.n_critic}")
+        extra.append(f"train.batch_size={8 * cfg.model.n_critic}")
     run = api.train(ROOT / config, f"backend={backend}", f"out={tmp_path}", *SMOKE, *extra)
     assert run.step == 3 and run.metrics and all(np.isfinite(v) for v in run.metrics.values())
     samples = run.model.sample(8, seed=1)
