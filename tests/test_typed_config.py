@@ -20,7 +20,7 @@ def test_attribute_access_and_section_types():
     assert cfg.backend == "torch" and cfg.seed == 0 and cfg.resume is False
     assert cfg.model.name == "dcgan" and cfg.model.n_critic == 5 and cfg.model.gp_weight == 10.0
     assert cfg.data.name == "mnist" and cfg.data.split == "train"
-    assert cfg.train.steps == 300 and cfg.optim.beta1 == 0.0
+    assert cfg.train.steps == 1000 and cfg.optim.beta1 == 0.0
     assert type(cfg.model).__name__ == "ModelDcganSection" and isinstance(cfg.model, Section)
     vae = config.load("configs/vae_digits.yaml")
     assert vae.model.beta == 1.0 and not hasattr(vae.model, "n_critic")  # each model its own keys
