@@ -9,14 +9,14 @@ from aigc.errors import CheckpointError
 from aigc.parity.tolerances import SAMPLE_ATOL
 
 from .backend_list import BACKENDS, REFERENCE, params
-
-# gan_ring8's finish (precise BatchNorm: 88 passes of 10,000 samples, ~6 s on one thread) is
-# tested in tests/parity/test_precise_bn.py; the short runs here leave it out
-QUICK = {"model__precise_bn": 0}
+from .ring8 import NO_PRECISE_BN_KWARGS
 
 
 def _train(tmp_path, backend: str, model: str = "mlp_gan"):
-    cfg, quick = ("configs/gan_ring8.yaml", QUICK) if model == "mlp_gan" else ("configs/vae_digits.yaml", {})
+    if model == "mlp_gan":
+        cfg, quick = "configs/gan_ring8.yaml", NO_PRECISE_BN_KWARGS
+    else:
+        cfg, quick = "configs/vae_digits.yaml", {}
     out = str(tmp_path / backend)
     return aigc.train(cfg, backend=backend, out=out, train__steps=50, train__progress=False, **quick)
 
@@ -111,7 +111,12 @@ def test_checkpoint_carries_no_path_of_the_training_machine(tmp_path, pair):
     assert "out" not in json.loads(meta["config"])
     assert aigc.load(file).sample(4, seed=0).shape == (4, 2)
     more = aigc.train(
-        "configs/gan_ring8.yaml", out=str(run.out), resume=True, train__steps=60, train__progress=False, **QUICK
+        "configs/gan_ring8.yaml",
+        out=str(run.out),
+        resume=True,
+        train__steps=60,
+        train__progress=False,
+        **NO_PRECISE_BN_KWARGS,
     )
     assert more.step == 60
 

@@ -9,10 +9,7 @@ from PIL import Image
 from aigc import backends
 
 from .backend_list import BACKENDS, REFERENCE
-
-# gan_ring8's finish (precise BatchNorm: 88 passes of 10,000 samples, ~6 s on one thread) is
-# tested in tests/parity/test_precise_bn.py; the short runs here leave it out
-NO_PRECISE_BN = "model.precise_bn=0"
+from .ring8 import NO_PRECISE_BN
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

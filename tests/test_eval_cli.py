@@ -8,13 +8,7 @@ from pathlib import Path
 import pytest
 
 from .backend_list import BACKENDS, REFERENCE
-
-# pytest-xdist: the module-scoped fixture is built once, on one worker, for all its tests
-pytestmark = pytest.mark.xdist_group("test_eval_cli")
-
-# gan_ring8's finish (precise BatchNorm: 88 passes of 10,000 samples, ~6 s on one thread) is
-# tested in tests/parity/test_precise_bn.py; the short runs here leave it out
-NO_PRECISE_BN = "model.precise_bn=0"
+from .ring8 import NO_PRECISE_BN
 
 TRAINED_ON = BACKENDS[-1]  # TensorFlow where torch and TensorFlow are installed: evaluated on every backend
 
