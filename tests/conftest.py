@@ -45,6 +45,21 @@ def _device_for(name: str, wanted: str) -> str:
     return "cpu"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    """pytest-xdist would send one module's tests to several workers, and each would build the
+    module's module-scoped fixtures again (a 2-rank distributed launch, a trained model): the
+    tests that use one go to one worker, as `xdist_group(<module>)` (`--dist loadgroup`).
+    A test that names its group itself keeps it."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None or item.get_closest_marker("xdist_group"):
+            continue
+        defs = (d for chain in info.name2fixturedefs.values() for d in chain)
+        if any(d.scope == "module" for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 def pytest_report_header(config):
     wanted = config.getoption("--device")
     devices = {name: _device_for(name, wanted) for name in BACKENDS}

@@ -12,9 +12,6 @@ from aigc.metrics.classifier import FEATURES, Recipe, specs
 
 from .backend_list import BACKENDS, REFERENCE
 
-# pytest-xdist: the module-scoped fixture is built once, on one worker, for all its tests
-pytestmark = pytest.mark.xdist_group("test_classifier")
-
 
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):

@@ -10,9 +10,6 @@ from aigc.errors import ConfigError
 
 from .data_helpers import shared_datasets
 
-# pytest-xdist: the module-scoped fixture is built once, on one worker, for all its tests
-pytestmark = pytest.mark.xdist_group("test_data_mnist")
-
 
 def _cfg(**data_options):
     return config.load({"model": {"name": "mlp_vae"}, "data": {"name": "mnist", **data_options}}).data

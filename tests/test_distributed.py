@@ -31,9 +31,6 @@ from aigc.training.loop import train
 from .backend_list import BACKENDS, REFERENCE, params
 from .parity.helpers import tiny_raw
 
-# pytest-xdist: the module-scoped fixture is built once, on one worker, for all its tests
-pytestmark = pytest.mark.xdist_group("test_distributed")
-
 ROOT = Path(__file__).resolve().parent.parent
 K = 3  # steps; the ring GAN runs 2K
 MODELS = {

@@ -19,9 +19,6 @@ from .data_helpers import shared_datasets
 from .parity.helpers import build_pair
 from .parity.test_trajectory import run_steps
 
-# pytest-xdist: the module-scoped fixture is built once, on one worker, for all its tests
-pytestmark = pytest.mark.xdist_group("test_jax_backend")
-
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = [
     "train.steps=3",

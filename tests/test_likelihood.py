@@ -6,9 +6,6 @@ import pytest
 import aigc
 from aigc import data
 
-# pytest-xdist: the module-scoped fixture is built once, on one worker, for all its tests
-pytestmark = pytest.mark.xdist_group("test_likelihood")
-
 QUICK = dict(train__progress=False, train__eval_images=False)
 
 

@@ -26,9 +26,6 @@ import pytest
 from aigc import checkpoint, cli
 from aigc.errors import CheckpointError
 
-# pytest-xdist: the module-scoped fixture is built once, on one worker, for all its tests
-pytestmark = pytest.mark.xdist_group("test_robustness")
-
 MAIN = "configs/gan_ring8.yaml"
 TINY = ["train.steps=3", "train.batch_size=64", "data.size=512", "train.eval_samples=64", "train.progress=false"]
 HOSTILE: dict[str, int] = {}  # test -> hostile inputs it tried (summed in test_hostile_input_count)
