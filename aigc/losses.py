@@ -57,6 +57,14 @@ def gradient_penalty(backend: Backend, critic, x_hat: Tensor) -> Tensor:
     return ops.mean(ops.square(norms - 1.0))
 
 
+def r1_penalty(backend: Backend, critic, real: Tensor, pack: int = 1) -> Tensor:
+    """R1 (Mescheder et al., 2018): E[||grad_x critic(x)||^2] at real data, over the critic's
+    inputs; under PacGAN packing one input holds `pack` samples, and its gradient covers them all."""
+    ops = backend.ops
+    grad = backend.input_gradient(critic, real)
+    return ops.sum(ops.square(grad)) / float(int(real.shape[0]) // pack)
+
+
 def bernoulli_nll(ops: Ops, x: Tensor, logits: Tensor) -> Tensor:
     """-log p(x | logits) per sample, summed over the data dimensions (x in [0, 1])."""
     per_dim = ops.softplus(logits) - x * logits

@@ -153,9 +153,10 @@ class World:
         from ..specs import BatchNorm
 
         has_norm = lambda name: name in model.specs and any(isinstance(x, BatchNorm) for x in model.specs[name].layers)
-        if getattr(model.cfg.model, "gp_weight", 0) and has_norm("D"):
+        penalty = next((k for k in ("gp_weight", "r1_gamma") if getattr(model.cfg.model, k, 0)), None)
+        if penalty and has_norm("D"):
             raise ConfigError(
-                "model.gp_weight with BatchNorm in D runs in one process only (the penalty's second "
+                f"model.{penalty} with BatchNorm in D runs in one process only (the penalty's second "
                 "derivative of synchronised statistics is not implemented)"
             )
         for net in model.nets.values():

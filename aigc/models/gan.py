@@ -4,7 +4,8 @@ training step (`GAN.step`), written once for every backend.
 Optional parts, all chosen by the architecture or the config:
 - class conditioning: a `G_label` net (labels -> a vector concatenated to z) and a `D_label`
   net (labels -> a vector or feature map concatenated to D's input), trained with G and D;
-- `n_critic` discriminator updates per generator update and WGAN-GP's gradient penalty;
+- `n_critic` discriminator updates per generator update, WGAN-GP's gradient penalty and the
+  R1 penalty on real data, and a discriminator learning rate of its own (two time scales);
 - an exponential moving average of the generator's weights (`<net>_ema`), used for sampling.
 """
 
@@ -34,6 +35,18 @@ GAN_OPTIONS: Schema = {
     ),
     "n_critic": Field(int, 1, minimum=1, help="discriminator updates per generator update (WGAN: 5)"),
     "gp_weight": Field(float, 0.0, minimum=0.0, help="WGAN-GP gradient penalty weight (10 in the paper); 0 = off"),
+    "r1_gamma": Field(
+        float,
+        0.0,
+        minimum=0.0,
+        help="R1 penalty (Mescheder et al., 2018): gamma / 2 * E||grad_x D(x)||^2 on real data, per D input; 0 = off",
+    ),
+    "d_lr": Field(
+        float,
+        0.0,
+        minimum=0.0,
+        help="D's learning rate (two time-scale update rule, Heusel et al., 2017); 0 = optim.lr",
+    ),
     "ema": Field(
         float, 0.0, minimum=0.0, below=1.0, help="decay of the generator's weight average used for sampling; 0 = off"
     ),
@@ -93,7 +106,8 @@ class GAN(Model):
 
     def build_optimizers(self) -> dict[str, Adam]:
         # The discriminator steps n_critic times per training step: its schedule counts those.
-        d_adam = replace(self.adam, total_steps=self.adam.total_steps * self.cfg.model.n_critic)
+        m = self.cfg.model
+        d_adam = replace(self.adam, lr=m.d_lr or self.adam.lr, total_steps=self.adam.total_steps * m.n_critic)
         nets = lambda names: {n: self.nets[n] for n in names if n in self.nets}
         return {
             "G": Adam(self.backend, nets(GENERATOR_NETS), self.adam),
@@ -113,8 +127,10 @@ class GAN(Model):
 
     @property
     def d_calls_per_update(self) -> int:
-        """D's calls in one critic update: real, fake (and interpolates under the penalty)."""
-        return 3 if self.cfg.model.gp_weight else 2
+        """D's calls in one critic update: real, fake, then interpolates under WGAN-GP's penalty
+        and real data again under R1's."""
+        m = self.cfg.model
+        return 2 + bool(m.gp_weight) + bool(m.r1_gamma)
 
     @property
     def d_calls(self) -> int:
@@ -174,11 +190,17 @@ class GAN(Model):
 
             def d_objective(r=r, y=y, fake=fake, part=part, call=i * per_update):
                 loss = losses.discriminator_loss(ops, m.loss, judge(r, y, call), judge(fake, y, call + 1))
-                if not m.gp_weight:
-                    return loss, {}
-                a = alpha[part]
-                gp = losses.gradient_penalty(backend, lambda x: judge(x, y, call + 2), a * r + (1.0 - a) * fake)
-                return loss + m.gp_weight * gp, {"gp": gp}
+                penalties, calls = {}, iter(range(call + 2, call + per_update))  # D's calls for the penalties
+                if m.gp_weight:
+                    a, c = alpha[part], next(calls)
+                    x_hat = a * r + (1.0 - a) * fake
+                    penalties["gp"] = losses.gradient_penalty(backend, lambda x: judge(x, y, c), x_hat)
+                    loss = loss + m.gp_weight * penalties["gp"]
+                if m.r1_gamma:
+                    c = next(calls)
+                    penalties["r1"] = losses.r1_penalty(backend, lambda x: judge(x, y, c), r, self.pack)
+                    loss = loss + 0.5 * m.r1_gamma * penalties["r1"]
+                return loss, penalties
 
             d_loss, aux, d_grads = backend.value_and_grad(d_objective, d_opt.params)
             d_opt.apply(d_grads)

@@ -1,6 +1,7 @@
-"""WGAN-GP's gradient penalty (gradients of gradients) and spectral normalisation."""
+"""The gradient penalties, WGAN-GP's and R1 (gradients of gradients), and spectral normalisation."""
 
 import numpy as np
+import pytest
 
 from aigc import losses
 from aigc import specs as S
@@ -14,10 +15,18 @@ from . import reference
 CRITIC = S.NetworkSpec((3,), (S.Dense(4), S.Activation("tanh"), S.Dense(1)))  # smooth: finite differences work
 
 
-def _penalty64(w: dict[str, np.ndarray], x: np.ndarray) -> float:
+PENALTIES = {
+    "wgan_gp": lambda backend, critic, x: losses.gradient_penalty(backend, critic, x),
+    "r1": lambda backend, critic, x: losses.r1_penalty(backend, critic, x),
+}
+
+
+def _penalty64(w: dict[str, np.ndarray], x: np.ndarray, kind: str = "wgan_gp") -> float:
     """The penalty of CRITIC in float64, with its input gradient written out by hand."""
     a = np.tanh(x @ w["0.kernel"] + w["0.bias"])
     grad = ((1 - a**2) * w["2.kernel"][:, 0]) @ w["0.kernel"].T  # d out / d x per sample
+    if kind == "r1":
+        return float(np.mean(np.sum(grad**2, axis=1)))
     return float(np.mean((np.sqrt(np.sum(grad**2, axis=1) + 1e-12) - 1) ** 2))
 
 
@@ -29,21 +38,22 @@ def _setup():
     return w, x
 
 
-def _penalty_and_grads(backend, w, x):
+def _penalty_and_grads(backend, w, x, kind: str = "wgan_gp"):
     net = backend.build(CRITIC)
     set_weights(backend, net, w)
     keys = list(net.params)
     value, _, grads = backend.value_and_grad(
-        lambda: (losses.gradient_penalty(backend, lambda h: net(h, True), backend.tensor(x)), {}),
+        lambda: (PENALTIES[kind](backend, lambda h: net(h, True), backend.tensor(x)), {}),
         [net.params[k] for k in keys],
     )
     return float(backend.numpy(value)), {k: net.to_canonical(k, g) for k, g in zip(keys, grads)}
 
 
-def test_gradient_penalty_value_and_gradients(pair):
+@pytest.mark.parametrize("kind", PENALTIES)
+def test_gradient_penalty_value_and_gradients(pair, kind):
     w, x = _setup()
-    expected = _penalty64({k: v.astype(np.float64) for k, v in w.items()}, x.astype(np.float64))
-    results = {name: _penalty_and_grads(b, w, x) for name, b in pair.items()}
+    expected = _penalty64({k: v.astype(np.float64) for k, v in w.items()}, x.astype(np.float64), kind)
+    results = {name: _penalty_and_grads(b, w, x, kind) for name, b in pair.items()}
     for name, (value, _) in results.items():
         np.testing.assert_allclose(value, expected, rtol=GRAD_RTOL, err_msg=name)
     for a, b in pairs(results):  # every pair of backends
@@ -52,7 +62,8 @@ def test_gradient_penalty_value_and_gradients(pair):
             np.testing.assert_allclose(gt[k], gf[k], rtol=GRAD_RTOL, atol=GRAD_ATOL, err_msg=f"{a} vs {b} {k}")
 
 
-def test_gradient_penalty_matches_finite_differences(pair):
+@pytest.mark.parametrize("kind", PENALTIES)
+def test_gradient_penalty_matches_finite_differences(pair, kind):
     """The penalty's gradient with respect to the critic's weights (a gradient of a gradient)
     against central differences of the float64 penalty."""
     w, x = _setup()
@@ -66,12 +77,30 @@ def test_gradient_penalty_matches_finite_differences(pair):
             up, down = {**w64, k: v.copy()}, {**w64, k: v.copy()}
             up[k][idx] += h
             down[k][idx] -= h
-            g[idx] = (_penalty64(up, x64) - _penalty64(down, x64)) / (2 * h)
+            g[idx] = (_penalty64(up, x64, kind) - _penalty64(down, x64, kind)) / (2 * h)
         numeric[k] = g
     for name, b in pair.items():
-        _, grads = _penalty_and_grads(b, w, x)
+        _, grads = _penalty_and_grads(b, w, x, kind)
         for k in numeric:
             np.testing.assert_allclose(grads[k], numeric[k], rtol=1e-3, atol=1e-4, err_msg=f"{name} {k}")
+
+
+def test_r1_counts_a_packed_input_once(pair):
+    """Under PacGAN packing the critic judges `pack` samples at once: R1 averages the squared
+    norm of the gradient over its inputs (the packs), each covering all of its samples."""
+    w, x = _setup()
+    packed = x.reshape(8, 6)  # two samples of 3 per critic input
+    critic = S.NetworkSpec((6,), CRITIC.layers)
+    w6 = {**w, "0.kernel": np.concatenate([w["0.kernel"], -0.5 * w["0.kernel"]])}  # (6, 4)
+    expected = _penalty64({k: v.astype(np.float64) for k, v in w6.items()}, packed.astype(np.float64), "r1")
+    values = {}
+    for name, b in pair.items():
+        net = b.build(critic)
+        set_weights(b, net, w6)
+        judge = lambda v, net=net, b=b: net(b.ops.reshape(v, (-1, 6)), True)
+        values[name] = float(b.numpy(losses.r1_penalty(b, judge, b.tensor(x), pack=2)))
+        np.testing.assert_allclose(values[name], expected, rtol=GRAD_RTOL, err_msg=name)
+    assert_close_pairs(values, rtol=GRAD_RTOL)
 
 
 def _normalized_sigma(weights: dict[str, np.ndarray], prefix: str) -> float:

@@ -83,6 +83,8 @@ VARIANTS = {
         "bn_minimax": {"model.g_norm": "batchnorm", "model.activation": "leaky_relu", "model.loss": "minimax"},
         "packed": {"model.pack": 4},
         "wgan_gp": {"model.loss": "wasserstein", "model.gp_weight": 10.0, "model.n_critic": 2, "model.d_norm": "none"},
+        # R1 on real data and D's own learning rate (two time scales); no BatchNorm in D, as for WGAN-GP.
+        "r1_ttur": {"model.r1_gamma": 10.0, "model.d_lr": 1e-3, "model.d_norm": "none"},
         # No hinge here: while D's margins are all active (as they start), the true gradient
         # of its output bias is exactly 0 and Adam turns the rounding noise into +-lr steps
         # from step 1 (test_hinge_bias_gradient_is_zero below pins that down); the hinge
