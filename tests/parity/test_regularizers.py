@@ -15,10 +15,7 @@ from . import reference
 CRITIC = S.NetworkSpec((3,), (S.Dense(4), S.Activation("tanh"), S.Dense(1)))  # smooth: finite differences work
 
 
-PENALTIES = {
-    "wgan_gp": lambda backend, critic, x: losses.gradient_penalty(backend, critic, x),
-    "r1": lambda backend, critic, x: losses.r1_penalty(backend, critic, x),
-}
+PENALTIES = {"wgan_gp": losses.gradient_penalty, "r1": losses.r1_penalty}
 
 
 def _penalty64(w: dict[str, np.ndarray], x: np.ndarray, kind: str = "wgan_gp") -> float:
