@@ -7,8 +7,7 @@ import pytest
 
 from aigc.weights import get_weights
 
-from .parity.helpers import build_pair
-from .parity.test_trajectory import run_steps
+from .parity.helpers import build_pair, run_steps
 
 
 def _moved(before: dict, after: dict) -> float:

@@ -16,8 +16,7 @@ from aigc.errors import ConfigError
 from aigc.parity.tolerances import FORWARD_ATOL, FORWARD_RTOL, SAMPLE_ATOL
 
 from .data_helpers import shared_datasets
-from .parity.helpers import build_pair
-from .parity.test_trajectory import run_steps
+from .parity.helpers import build_pair, run_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = [

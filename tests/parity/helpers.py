@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from aigc import config, data, models
+from aigc.training.loop import feed_for
 
 # Every model in the registry joins the parity suite: GANs that take any data train on a
 # small ring, every other model on the 8x8 digits (images, with labels).
@@ -53,3 +54,14 @@ def canonical_grads(model, net_names: list[str], grads) -> dict[str, np.ndarray]
     for (n, k), g in zip(slots, grads):
         out[f"{n}.{k}"] = model.nets[n].to_canonical(k, g)
     return out
+
+
+def run_steps(model, dataset, steps: int, seed: int = 0) -> list[dict[str, float]]:
+    rng = np.random.default_rng(seed)
+    history = []
+    with feed_for(model, dataset, model.cfg.replace(seed=seed)) as feed:
+        for _ in range(steps):
+            batch, labels = feed.next_labeled()
+            metrics = model.train_step(batch, rng, labels)
+            history.append({k: float(model.backend.numpy(v)) for k, v in metrics.items()})
+    return history

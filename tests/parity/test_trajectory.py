@@ -14,23 +14,11 @@ from aigc.parity.tolerances import (
     TRAJECTORY_WEIGHT_ATOL,
 )
 from aigc.parity.trace import perturb_every_ulp
-from aigc.training.loop import feed_for
 
 from ..backend_list import REFERENCE
-from .helpers import build_pair, tiny_raw
+from .helpers import build_pair, run_steps, tiny_raw
 
 STEPS = 20
-
-
-def run_steps(model, dataset, steps: int, seed: int = 0) -> list[dict[str, float]]:
-    rng = np.random.default_rng(seed)
-    history = []
-    with feed_for(model, dataset, model.cfg.replace(seed=seed)) as feed:
-        for _ in range(steps):
-            batch, labels = feed.next_labeled()
-            metrics = model.train_step(batch, rng, labels)
-            history.append({k: float(model.backend.numpy(v)) for k, v in metrics.items()})
-    return history
 
 
 def record_gradients(model, dataset, steps: int) -> list[list[np.ndarray]]:
