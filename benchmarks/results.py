@@ -1,26 +1,33 @@
 """The README's measured-results table (issue #5), produced by one command:
 
-    python -m benchmarks.results [--runs runs/results] [--backends NAME ...] [--n 10000] [--k 1000]
+    python -m benchmarks.results [--runs runs/results] [--backends NAME ...] [--configs NAME ...]
 
 For every MNIST config of the table and every backend it
 1. trains the config with its own budget: `aigc train CONFIG backend=B out=RUNS/<config>-<B>`
    (skipped when that run's final checkpoint is there: the table can be rebuilt, or
-   finished after an interruption, without training again);
+   finished after an interruption, without training again); the training's wall time is
+   kept as `RUNS/<config>-<B>/results-train.json`;
 2. evaluates the final checkpoint: `aigc eval RUNS/<config>-<B>/checkpoint --n N --k K`,
-   kept as `RUNS/<config>-<B>/results-eval.json` (skipped when present);
+   kept as `RUNS/<config>-<B>/results-eval.json` with the sha256 of the classifier that
+   measured it (skipped when present);
+3. copies the first backend's `samples.png` to `samples/<config>.png` beside the table;
 and reads the 2-D grid rows (mean over seeds) from `aigc parity behaviour` files
 (`--behaviour`, default `benchmarks/results/behaviour.json`). It writes `results.json` and
-`results.md` beside the benchmark's files. The classifier row comes from the classifier
-file's own record (`aigc classifier train mnist`; trained on first use).
+`results.md` beside the benchmark's files. Rows of the configs and backends not run this
+time are kept from the `results.json` already there, each with the classifier that
+evaluated it, so one config's rows can be redone alone (`--configs cgan_mnist`). The
+classifier row comes from the classifier file's own record (`aigc classifier train mnist`;
+trained on first use).
 
-On this project's 2-core CPU the whole run takes about an hour and a half (the IWAE bound,
-k decoder passes per test image, is most of the VAE time).
+On this project's 2-core CPU the whole run takes several hours (the configs' full budgets;
+the IWAE bound, k decoder passes per test image, is most of the VAE evaluation time).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -32,8 +39,14 @@ GAN_CONFIGS = ["dcgan_mnist", "wgan_gp_mnist", "hinge_sn_mnist", "lsgan_mnist"]
 CONDITIONAL_CONFIGS = ["cgan_mnist", "cvae_mnist"]
 VAE_CONFIGS = ["vae_mnist", "conv_vae_mnist"]
 GRID_CONFIGS = ["gan_grid25", "wgan_gp_grid25"]
-# Published test NLLs on dynamically binarised MNIST for an MLP VAE (nats).
-PUBLISHED = {"vae_mnist": "86.76 (IWAE paper, k = 5000) / 89.78 (pythae)"}
+# Published test NLLs on dynamically binarised MNIST for an MLP VAE (nats), and issue #14's bar.
+PUBLISHED = {"vae_mnist": "target <= 88.0; 86.76 (IWAE paper, k = 5000) / 89.78 (pythae)"}
+# Issue #14's bars for the image models (FID: a multiple of the classifier's floor).
+FID_BAR_X_FLOOR = 4.0
+IMAGE_BARS = {"precision": 0.75, "recall": 0.60, "classifier_score": 9.0}
+LABEL_BARS = {"cgan_mnist": 0.97, "cvae_mnist": 0.95}
+# PacGAN (Lin et al. 2018) Table 1, PacGAN4 on the 2-D grid: modes, high quality, reverse KL.
+GRID_REFERENCE = (24.8, 0.936, 0.04)
 RESULTS_DIR = Path(__file__).parent / "results"
 
 
@@ -60,7 +73,10 @@ def run_one(config: str, backend: str, runs: Path, n: int, k: int, log) -> dict:
         )
         if r.returncode != 0:
             raise RuntimeError(f"aigc train {config} backend={backend} failed:\n{r.stderr[-2000:]}")
-        record["train_s"] = time.perf_counter() - start
+        (run / "results-train.json").write_text(json.dumps({"train_s": time.perf_counter() - start}))
+    trained = run / "results-train.json"
+    if trained.exists():
+        record["train_s"] = json.loads(trained.read_text())["train_s"]
     evaluated = run / "results-eval.json"
     if not evaluated.exists():
         log(f"evaluating {run}")
@@ -68,9 +84,33 @@ def run_one(config: str, backend: str, runs: Path, n: int, k: int, log) -> dict:
         r = _aigc("eval", str(run / "checkpoint"), "--n", str(n), "--k", str(iwae))
         if r.returncode != 0:
             raise RuntimeError(f"aigc eval {run} failed:\n{r.stderr[-2000:]}")
-        evaluated.write_text(r.stdout)
+        measured = json.loads(r.stdout)
+        if any(key in measured for key in ("fid", "classifier_score")):
+            measured["classifier_sha256"] = classifier_record()["sha256"]
+        evaluated.write_text(json.dumps(measured, indent=2))
     record["eval"] = json.loads(evaluated.read_text())
     return record
+
+
+def merge_runs(previous: dict | None, runs: list[dict]) -> tuple[list[dict], dict]:
+    """This invocation's runs, with the rows of `previous` (an earlier results.json) that it did
+    not redo, in the table's order; and every classifier that evaluated a row, by sha256 (an
+    earlier row without one was evaluated by that file's classifier)."""
+    classifiers = {}
+    kept = []
+    if previous:
+        old = previous["classifier"]
+        classifiers.update(previous.get("classifiers", {}))
+        classifiers.setdefault(old["sha256"], old)
+        done = {(r["config"], r["backend"]) for r in runs}
+        for r in previous["runs"]:
+            if (r["config"], r["backend"]) not in done:
+                if "fid" in r["eval"] or "classifier_score" in r["eval"]:
+                    r["eval"].setdefault("classifier_sha256", old["sha256"])
+                kept.append(r)
+    order = {c: i for i, c in enumerate(VAE_CONFIGS + GAN_CONFIGS + CONDITIONAL_CONFIGS)}
+    merged = sorted(kept + runs, key=lambda r: order.get(r["config"], len(order)))
+    return merged, classifiers
 
 
 def classifier_record(dataset: str = "mnist") -> dict:
@@ -104,10 +144,22 @@ def _fmt(value, digits: int = 2) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def _minutes(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds / 60:.0f} min"
+
+
 def markdown(results: dict) -> str:
-    by = {(r["config"], r["backend"]): r["eval"] for r in results["runs"]}
+    by = {(r["config"], r["backend"]): r for r in results["runs"]}
     backends = results["backends"]
     c = results["classifier"]
+    used = {r["eval"].get("classifier_sha256") for r in results["runs"]}
+    earlier = {  # classifiers of the same recipe that evaluated rows before this one was trained
+        sha: record
+        for sha, record in results.get("classifiers", {}).items()
+        if sha != c.get("sha256") and sha in used
+    }
+    marks = {sha: "¹²³⁴⁵"[i] for i, sha in enumerate(earlier)}
+    label_bars = ", ".join(f"{config.removesuffix('_mnist')} >= {bar:.0%}" for config, bar in LABEL_BARS.items())
     out = [
         f"**The MNIST feature classifier** (`aigc classifier train mnist`, recipe {json.dumps(c['recipe'])}):",
         "",
@@ -119,40 +171,56 @@ def markdown(results: dict) -> str:
         f"**VAEs**, test NLL in nats (IWAE k = {results['k']}; dynamically binarised MNIST, "
         "the test set binarised once):",
         "",
-        "| config | backend | negative ELBO | IWAE NLL | published |",
-        "|---|---|---|---|---|",
+        "| config | backend | negative ELBO | IWAE NLL | training | reference |",
+        "|---|---|---|---|---|---|",
     ]
     for config in VAE_CONFIGS:
         for b in backends:
-            e = by.get((config, b), {})
+            r = by.get((config, b), {})
+            e = r.get("eval", {})
             out.append(
                 f"| `{config}` | {b} | {_fmt(e.get('negative_elbo'))} | {_fmt(e.get('iwae_nll'))} "
-                f"| {PUBLISHED.get(config, '—')} |"
+                f"| {_minutes(r.get('train_s'))} | {PUBLISHED.get(config, '—')} |"
             )
     out += [
         "",
         f"**Samples on MNIST**: the GANs, then the class-conditional models ({results['n']:,} samples "
         f"against the 10,000 test images; FID(train, test) = {c['fid_train_test']:.2f} is the floor):",
         "",
-        "| config | backend | FID | precision | recall | classifier score | label accuracy |",
-        "|---|---|---|---|---|---|---|",
+        "| config | backend | FID | precision | recall | classifier score | label accuracy | training |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| target (issue #14) | | <= {FID_BAR_X_FLOOR * c['fid_train_test']:.1f} | "
+        f">= {IMAGE_BARS['precision']:.2f} | >= {IMAGE_BARS['recall']:.2f} | >= {IMAGE_BARS['classifier_score']:.1f} "
+        f"| {label_bars} | |",
     ]
     for config in GAN_CONFIGS + CONDITIONAL_CONFIGS:
         for b in backends:
-            e = by.get((config, b))
-            if e is None:
+            r = by.get((config, b))
+            if r is None:
                 continue
+            e = r["eval"]
             acc = e.get("label_accuracy")
+            mark = marks.get(e.get("classifier_sha256"), "")
             out.append(
-                f"| `{config}` | {b} | {_fmt(e['fid'], 1)} | {e['precision']:.3f} | {e['recall']:.3f} | "
-                f"{e['classifier_score']:.2f} | {'—' if acc is None else f'{acc:.1%}'} |"
+                f"| `{config}`{mark} | {b} | {_fmt(e['fid'], 1)} | {e['precision']:.3f} | {e['recall']:.3f} | "
+                f"{e['classifier_score']:.2f} | {'—' if acc is None else f'{acc:.1%}'} | {_minutes(r.get('train_s'))} |"
             )
+    for sha, mark in marks.items():
+        old = earlier[sha]
+        out += [
+            "",
+            f"{mark} Evaluated with an earlier classifier of the same recipe (test accuracy "
+            f"{old['test_accuracy']:.2%}, FID(train, test) = {old['fid_train_test']:.2f}): the run was "
+            "not redone with this one.",
+        ]
     out += [
         "",
         "**2-D grid** (PacGAN's statistics, 2,500 samples; mean ± standard error over seeds):",
         "",
         "| config | seeds | backend | modes (of 25) | high-quality samples | reverse KL |",
         "|---|---|---|---|---|---|",
+        f"| PacGAN4 (PacGAN Table 1; issue #14's target) | | | {GRID_REFERENCE[0]:.1f} | "
+        f"{GRID_REFERENCE[1]:.1%} | {GRID_REFERENCE[2]:.2f} |",
     ]
     for g in results["grid"]:
         metric = {row["metric"]: row for row in g["rows"]}
@@ -188,16 +256,28 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(f"[results] {message}", file=sys.stderr, flush=True)
 
-    runs = [run_one(c, b, Path(args.runs), args.n, args.k, log) for c in args.configs for b in args.backends]
+    out = Path(args.output)
+    runs = []
+    for c in args.configs:
+        for i, b in enumerate(args.backends):
+            runs.append(run_one(c, b, Path(args.runs), args.n, args.k, log))
+            drawn = Path(args.runs) / f"{c}-{b}" / "samples.png"
+            if i == 0 and drawn.exists():  # the first backend's grid beside the table
+                (out / "samples").mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(drawn, out / "samples" / f"{c}.png")
+    previous = out / "results.json"
+    runs, classifiers = merge_runs(json.loads(previous.read_text()) if previous.exists() else None, runs)
+    classifier = classifier_record()
+    classifiers[classifier["sha256"]] = classifier
     results = {
         "n": args.n,
         "k": args.k,
         "backends": args.backends,
-        "classifier": classifier_record(),
+        "classifier": classifier,
+        "classifiers": classifiers,
         "runs": runs,
         "grid": grid_rows([Path(f) for f in args.behaviour]),
     }
-    out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     table = markdown(results)

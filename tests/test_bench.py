@@ -141,6 +141,7 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
                 else dict(gan, **({"label_accuracy": 0.8} if config == "cgan_mnist" else {}))
             )
             (run / "results-eval.json").write_text(json.dumps(e))
+            (run / "results-train.json").write_text(json.dumps({"train_s": 1140.0}))
             runs.append(
                 results.run_one(
                     config, backend, tmp_path, 100, 10, log=lambda m: (_ for _ in ()).throw(AssertionError(m))
@@ -175,10 +176,47 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
             "grid": results.grid_rows([tmp_path / "behaviour.json"]),
         }
     )
-    assert "| `vae_mnist` | torch | 95.20 | 90.10 | 86.76" in table
-    assert "| `cgan_mnist` | tensorflow | 512.3 | 0.400 | 0.450 | 5.10 | 80.0% |" in table
+    assert "| `vae_mnist` | torch | 95.20 | 90.10 | 19 min | target <= 88.0; 86.76" in table
+    assert "| `cgan_mnist` | tensorflow | 512.3 | 0.400 | 0.450 | 5.10 | 80.0% | 19 min |" in table
+    assert "| target (issue #14) | | <= 49.2 | >= 0.75 | >= 0.60 | >= 9.0 | cgan >= 97%, cvae >= 95% | |" in table
     assert "| `gan_grid25` | 3 | tensorflow | 13.0 ± 0.2 | 60.0% ± 20.0% | 0.700 ± 0.200 |" in table
+    assert "| PacGAN4 (PacGAN Table 1; issue #14's target) | | | 24.8 | 93.6% | 0.04 |" in table
     assert "99.37%" in table and table.count("| torch |") == 2 + 4 + 2 + 1  # VAEs, GANs, conditional, grid
+    assert "¹" not in table  # every row measured by the classifier of the table
+
+
+def test_results_keep_the_rows_not_redone_with_the_classifier_that_measured_them():
+    """`--configs cgan_mnist` redoes cgan's rows only: the others stay from the results.json
+    already there, in the table's order, marked as measured by that file's classifier."""
+    from benchmarks import results
+
+    def row(config, backend, fid, sha=None):
+        e = {"fid": fid, "precision": 0.5, "recall": 0.5, "classifier_score": 7.0}
+        return {"config": config, "backend": backend, "eval": dict(e, **({"classifier_sha256": sha} if sha else {}))}
+
+    old = {"sha256": "old", "test_accuracy": 0.9937, "fid_train_test": 12.34}
+    new = dict(old, sha256="new", test_accuracy=0.9934, fid_train_test=11.89)
+    previous = {"classifier": old, "runs": [row("cgan_mnist", "torch", 400.0), row("dcgan_mnist", "torch", 500.0)]}
+    runs, classifiers = results.merge_runs(previous, [row("cgan_mnist", "torch", 14.6, sha="new")])
+    assert [(r["config"], r["eval"]["fid"]) for r in runs] == [("dcgan_mnist", 500.0), ("cgan_mnist", 14.6)]
+    assert runs[0]["eval"]["classifier_sha256"] == "old" and classifiers == {"old": old}
+    classifier = dict(new, recipe={}, precision_train_test=0.86, recall_train_test=0.85, classifier_score_test=9.7)
+    table = results.markdown(
+        {
+            "n": 10000,
+            "k": 1000,
+            "backends": ["torch"],
+            "classifier": classifier,
+            "classifiers": {**classifiers, "new": classifier},
+            "runs": runs,
+            "grid": [],
+        }
+    )
+    assert "| `dcgan_mnist`¹ | torch | 500.0 |" in table and "| `cgan_mnist` | torch | 14.6 |" in table
+    footnote = (
+        "¹ Evaluated with an earlier classifier of the same recipe (test accuracy 99.37%, FID(train, test) = 12.34)"
+    )
+    assert footnote in table
 
 
 def test_scaling_table_reports_efficiency_and_communication_share():
