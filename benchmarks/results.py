@@ -154,9 +154,7 @@ def markdown(results: dict) -> str:
     c = results["classifier"]
     used = {r["eval"].get("classifier_sha256") for r in results["runs"]}
     earlier = {  # classifiers of the same recipe that evaluated rows before this one was trained
-        sha: record
-        for sha, record in results.get("classifiers", {}).items()
-        if sha != c.get("sha256") and sha in used
+        sha: record for sha, record in results.get("classifiers", {}).items() if sha != c.get("sha256") and sha in used
     }
     marks = {sha: "¹²³⁴⁵"[i] for i, sha in enumerate(earlier)}
     label_bars = ", ".join(f"{config.removesuffix('_mnist')} >= {bar:.0%}" for config, bar in LABEL_BARS.items())
@@ -176,8 +174,10 @@ def markdown(results: dict) -> str:
     ]
     for config in VAE_CONFIGS:
         for b in backends:
-            r = by.get((config, b), {})
-            e = r.get("eval", {})
+            if (config, b) not in by:  # not run on this backend (e.g. one installed after the table)
+                continue
+            r = by[(config, b)]
+            e = r["eval"]
             out.append(
                 f"| `{config}` | {b} | {_fmt(e.get('negative_elbo'))} | {_fmt(e.get('iwae_nll'))} "
                 f"| {_minutes(r.get('train_s'))} | {PUBLISHED.get(config, '—')} |"
@@ -225,6 +225,8 @@ def markdown(results: dict) -> str:
     for g in results["grid"]:
         metric = {row["metric"]: row for row in g["rows"]}
         for b in backends:
+            if b not in metric["modes"]:  # the behaviour file has no run of this backend
+                continue
             m, hq, kl = (metric[k][b] for k in ("modes", "high_quality", "reverse_kl"))
             out.append(
                 f"| `{g['config']}` | {g['seeds']} | {b} | {m[0]:.1f} ± {m[1]:.1f} | "

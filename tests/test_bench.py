@@ -170,7 +170,7 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
         {
             "n": 100,
             "k": 10,
-            "backends": ["torch", "tensorflow"],
+            "backends": ["torch", "tensorflow", "jax"],  # jax has no runs and no grid rows: left out
             "classifier": classifier,
             "runs": runs,
             "grid": results.grid_rows([tmp_path / "behaviour.json"]),
@@ -182,6 +182,7 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
     assert "| `gan_grid25` | 3 | tensorflow | 13.0 ± 0.2 | 60.0% ± 20.0% | 0.700 ± 0.200 |" in table
     assert "| PacGAN4 (PacGAN Table 1; issue #14's target) | | | 24.8 | 93.6% | 0.04 |" in table
     assert "99.37%" in table and table.count("| torch |") == 2 + 4 + 2 + 1  # VAEs, GANs, conditional, grid
+    assert "| jax |" not in table
     assert "¹" not in table  # every row measured by the classifier of the table
 
 
