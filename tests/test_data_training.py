@@ -64,6 +64,7 @@ def test_resume_with_dynamic_binarisation_is_exact(tmp_path, offline_mnist):
         train__progress=False,
         train__eval_samples=10,
         train__eval_images=False,
+        optim__schedule="constant",  # a linear decay ends at train.steps: 8 then 16 would be another schedule
     )
     straight = aigc.train(CONFIG, out=str(tmp_path / "straight"), train__steps=16, **kw)
     aigc.train(CONFIG, out=str(tmp_path / "split"), train__steps=8, **kw)
