@@ -4,6 +4,8 @@ backend; `conformance` names what a class lacks; the registry lists and orders t
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 from importlib import metadata
 
 import numpy as np
@@ -183,3 +185,25 @@ def test_a_mode_the_backend_lacks_stops_training_before_out_is_made(tmp_path, na
     allowed = ", ".join(backends.backend_class(name).compile_modes)
     assert str(exc.value) == f"train.compile: {mode!r} is not available on {name}; allowed: {allowed}"
     assert not (tmp_path / "run").exists()
+
+
+SUBNORMAL_ARITHMETIC = """
+import numpy as np
+from aigc import backends
+be = backends.get({name!r})
+be.set_threads(2)
+x = be.tensor(np.full(1 << 20, 1e-39, np.float32))  # a float32 subnormal (below 1.2e-38)
+print(int(np.count_nonzero(be.numpy(x * 1.0))))
+"""
+
+
+@pytest.mark.parametrize("name", params())
+def test_arithmetic_flushes_subnormals_to_zero(name):
+    """Adam's m and v drift into float32 subnormals over a long run, and x86 arithmetic on them
+    is many times slower unless the thread flushes them to zero (docs/threads.md). TensorFlow
+    and JAX flush in their own threads; every backend must, on every compute thread: a fresh
+    process, two threads, a tensor large enough to be split between them."""
+    code = SUBNORMAL_ARITHMETIC.format(name=name)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == "0"
