@@ -24,30 +24,51 @@ from .tolerances import BEHAVIOUR_Z
 METRICS = {"gan": ("modes", "high_quality", "reverse_kl"), "vae": ("negative_elbo",)}
 
 
-def run_one(config_path: str, backend: str, seed: int, overrides: list[str] = (), out: str | None = None) -> dict:
-    """The final evaluation of one training run."""
+def run_one(
+    config_path: str, backend: str, seed: int, overrides: list[str] = (), out: str | None = None, reuse: bool = True
+) -> dict:
+    """The final evaluation of one training run. With `reuse`, a run folder that already
+    holds this run's checkpoint (the same config; a finished run, or one stopped part way) is
+    resumed from it instead of trained again: a finished run is only evaluated."""
+    from .. import config
     from ..api import train
+    from ..training.loop import can_resume
 
     run_dir = f"{out or '/tmp/aigc-behaviour'}/{Path(config_path).stem}-{backend}-{seed}"
-    run = train(config_path, *overrides, f"backend={backend}", f"seed={seed}", f"out={run_dir}", "train.progress=false")
+    args = [*overrides, f"backend={backend}", f"seed={seed}", f"out={run_dir}", "train.progress=false"]
+    resume = reuse and can_resume(config.load(config_path, args))
+    run = train(config_path, *args, f"resume={str(resume).lower()}")
     return {"seed": seed, **run.evaluation}
 
 
 def run_seeds(
-    config_path: str, backend: str, seeds: list[int], overrides: list[str] = (), out: str | None = None
+    config_path: str,
+    backend: str,
+    seeds: list[int],
+    overrides: list[str] = (),
+    out: str | None = None,
+    reuse: bool = True,
 ) -> list[dict]:
     """The final evaluation of one training run per seed, in this process."""
-    return [run_one(config_path, backend, seed, overrides, out) for seed in seeds]
+    return [run_one(config_path, backend, seed, overrides, out, reuse) for seed in seeds]
 
 
 def run_parallel(
-    config_path: str, seeds: list[int], overrides: list[str], jobs: int, backends: list[str], out: str | None = None
+    config_path: str,
+    seeds: list[int],
+    overrides: list[str],
+    jobs: int,
+    backends: list[str],
+    out: str | None = None,
+    reuse: bool = True,
 ) -> dict[str, list[dict]]:
     """Every (backend, seed) run in its own fresh process, `jobs` at a time; `train.threads:
     auto` shares the cores among them (aigc.threads)."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
-        futures = {b: [pool.submit(run_one, config_path, b, s, list(overrides), out) for s in seeds] for b in backends}
+        futures = {
+            b: [pool.submit(run_one, config_path, b, s, list(overrides), out, reuse) for s in seeds] for b in backends
+        }
         return {b: [f.result() for f in fs] for b, fs in futures.items()}
 
 
@@ -103,7 +124,10 @@ def report(
 
     Resumable: a backend's runs that `out/behaviour.json` already holds for the same config,
     seeds and overrides are reused (unless `fresh`), so adding a backend runs only its own
-    seeds; the file is rewritten after each backend, and tables of other configs stay."""
+    seeds; the file is rewritten after each backend, and tables of other configs stay. The
+    runs' folders (`/tmp/aigc-behaviour/<config>-<backend>-<seed>`) are resumed from their
+    checkpoints where the config matches (unless `fresh`): a stopped table loses at most a
+    checkpoint interval per run, and a run trained beforehand in that folder is only evaluated."""
     from .. import backends as registry
     from .. import config, models
 
@@ -122,10 +146,10 @@ def report(
         if missing:
             print(f"{path}: reusing {', '.join(per_backend) or 'no runs'}; running {', '.join(missing)}", flush=True)
         if jobs > 1 and missing:
-            per_backend.update(run_parallel(path, list(range(seeds)), overrides, jobs, missing))
+            per_backend.update(run_parallel(path, list(range(seeds)), overrides, jobs, missing, reuse=not fresh))
         else:
             for b in missing:  # one backend at a time, the file saved after each
-                per_backend[b] = run_seeds(path, b, list(range(seeds)), overrides)
+                per_backend[b] = run_seeds(path, b, list(range(seeds)), overrides, reuse=not fresh)
                 _save(file, stored, key, _in_order(per_backend, backends), METRICS[family])
         tables.append(_save(file, stored, key, _in_order(per_backend, backends), METRICS[family]))
         print(format_rows(tables[-1]), flush=True)

@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import backends, checkpoint, data, distributed, limits, models, rundir, threads
 from ..config import Config, dump, validate
-from ..errors import ConfigError, Interrupted, OutOfMemory, TrainingDiverged
+from ..errors import CheckpointError, ConfigError, Interrupted, OutOfMemory, TrainingDiverged
 from ..evaluate import evaluate
 from ..models import Model
 from ..plots import save_samples
@@ -140,6 +140,19 @@ def _resumable(cfg: Config, directory: Path) -> checkpoint.Checkpoint:
     if cfg.train.steps < ckpt.step:
         raise ConfigError(f"resume: train.steps={cfg.train.steps} is below the checkpoint's step {ckpt.step}")
     return ckpt
+
+
+def can_resume(cfg: Config) -> bool:
+    """`cfg.out` holds a checkpoint that `resume` would take (the same seed, model, data and
+    optimizer; `train.steps` at or past its step)."""
+    directory = Path(cfg.out) / "checkpoint"
+    if not checkpoint.files(directory):
+        return False
+    try:
+        _resumable(cfg, directory)
+    except (ConfigError, CheckpointError):
+        return False
+    return True
 
 
 def _open_log(path: Path, resume_step: int | None) -> IO[str]:

@@ -40,7 +40,7 @@ def test_the_table_reuses_stored_runs_and_runs_only_what_is_missing(tmp_path, mo
 
     ran = []
 
-    def fake_seeds(path, backend, seeds, overrides=(), out=None):
+    def fake_seeds(path, backend, seeds, overrides=(), out=None, reuse=True):
         ran.append(backend)
         return [{"seed": s, "negative_elbo": 20.0 + s + (0.01 if backend == "b" else 0.0)} for s in seeds]
 
@@ -58,3 +58,29 @@ def test_the_table_reuses_stored_runs_and_runs_only_what_is_missing(tmp_path, mo
     assert ran == ["a", "b", "a", "b"] and len(json.loads((tmp_path / "behaviour.json").read_text())) == 3
     behaviour.report([vae], 3, [], tmp_path, backends=["a", "b"], fresh=True)
     assert ran[-2:] == ["a", "b"] and len(json.loads((tmp_path / "behaviour.json").read_text())) == 3
+
+
+def test_a_run_folder_that_holds_the_runs_checkpoint_is_resumed_not_trained_again(tmp_path):
+    """The table's runs resume from their folders: a finished run is only evaluated (its
+    checkpoint untouched, the same figures), a run stopped part way goes on from its step,
+    and a folder of another config, or `reuse=False` (--fresh), trains from scratch."""
+    from aigc.parity.behaviour import run_one
+
+    tiny = ["model.hidden=16", "train.checkpoint_every=4", "train.threads=1"]
+    first = run_one("configs/vae_digits.yaml", REFERENCE, 0, [*tiny, "train.steps=8"], out=str(tmp_path))
+    folder = tmp_path / f"vae_digits-{REFERENCE}-0"
+    final = folder / "checkpoint" / "step-00000008.safetensors"
+    stamp = final.stat().st_mtime_ns
+    again = run_one("configs/vae_digits.yaml", REFERENCE, 0, [*tiny, "train.steps=8"], out=str(tmp_path))
+    assert again == first and final.stat().st_mtime_ns == stamp
+    run_one("configs/vae_digits.yaml", REFERENCE, 0, [*tiny, "train.steps=12"], out=str(tmp_path))
+    lines = (folder / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [8, 12]  # the log went on, not started over
+    assert (folder / "checkpoint" / "step-00000012.safetensors").is_file() and final.is_file()
+    other = [*tiny, "train.steps=4", "optim.lr=1e-4"]
+    run_one("configs/vae_digits.yaml", REFERENCE, 0, other, out=str(tmp_path))
+    assert not final.exists()  # another config: a fresh run, the old checkpoints cleared
+    four = folder / "checkpoint" / "step-00000004.safetensors"
+    stamp = four.stat().st_mtime_ns
+    run_one("configs/vae_digits.yaml", REFERENCE, 0, other, out=str(tmp_path), reuse=False)
+    assert four.stat().st_mtime_ns != stamp  # trained again
