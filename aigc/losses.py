@@ -65,6 +65,12 @@ def r1_penalty(backend: Backend, critic, real: Tensor, pack: int = 1) -> Tensor:
     return ops.sum(ops.square(grad)) / float(int(real.shape[0]) // pack)
 
 
+def categorical_nll(ops: Ops, logits: Tensor, one_hot: Tensor) -> Tensor:
+    """-E log softmax(logits)[class], the class given one-hot: the cross-entropy of a
+    classifier's logits (InfoGAN's Q head against the code G was given)."""
+    return ops.mean(ops.logsumexp(logits, axis=1) - ops.sum(logits * one_hot, axis=1))
+
+
 def bernoulli_nll(ops: Ops, x: Tensor, logits: Tensor) -> Tensor:
     """-log p(x | logits) per sample, summed over the data dimensions (x in [0, 1])."""
     per_dim = ops.softplus(logits) - x * logits

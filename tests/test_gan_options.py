@@ -36,3 +36,37 @@ def test_r1_is_reported_and_adds_to_ds_loss(pair):
         (a,), (b,) = run_steps(plain[name], dataset, 1), run_steps(with_r1[name], dataset, 1)
         assert "r1" not in a and b["r1"] > 0, name
         assert b["d_loss"] == pytest.approx(a["d_loss"] + 5.0 * b["r1"], rel=1e-5), name
+
+
+def test_info_codes_are_learned_only_through_the_code_loss(pair):
+    """InfoGAN: the step reports Q's cross-entropy on the code ("info"), about log K at the
+    start; in 300 steps G and Q make the codes recognisable (measured: 1.39 -> 0.21 on
+    torch and TensorFlow alike), which they cannot without the loss (`info_weight` 0: Q's guess
+    stays at chance, as it does if G ignores the code)."""
+    for weight, bound in ((1.0, 0.5), (0.0, None)):
+        built, dataset = build_pair(pair, "mlp_gan", **{"model.info_codes": 4, "model.info_weight": weight})
+        for name, m in built.items():
+            history = run_steps(m, dataset, 300)
+            first, last = history[0]["info"], float(np.mean([h["info"] for h in history[-10:]]))
+            assert abs(first - np.log(4)) < 0.3, (name, first)
+            if bound is None:
+                assert last > 0.9 * np.log(4), (name, last)
+            else:
+                assert last < bound, (name, last)
+
+
+def test_sample_takes_codes_and_keeps_the_noise_stream_of_models_without(pair):
+    """`sample(codes=...)` puts the one-hot code after z; a model without codes refuses them
+    and draws exactly the noise it always drew."""
+    name = next(iter(pair))
+    m = build_pair({name: pair[name]}, "mlp_gan", **{"model.info_codes": 3})[0][name]
+    z = m.latent(np.random.default_rng(1), 6, np.array([0, 1, 2, 2, 1, 0]))
+    assert z.shape == (6, m.latent_dim + 3) and z[:, m.latent_dim :].argmax(axis=1).tolist() == [0, 1, 2, 2, 1, 0]
+    np.testing.assert_array_equal(m.sample(6, seed=1, codes=np.array([0, 1, 2, 2, 1, 0])), m.generate(z))
+    with pytest.raises(ValueError, match=r"codes: 6 integers in \[0, 3\) expected"):
+        m.sample(6, codes=np.array([0, 1, 2, 3, 1, 0]))
+    p = build_pair({name: pair[name]}, "mlp_gan")[0][name]
+    with pytest.raises(ValueError, match="has no latent code"):
+        p.sample(2, codes=np.array([0, 1]))
+    z = np.random.default_rng(4).standard_normal((5, p.latent_dim), dtype=np.float32)
+    np.testing.assert_array_equal(p.sample(5, seed=4), p.generate(z))

@@ -21,7 +21,7 @@ from ..specs import (
     NetworkSpec,
     Reshape,
 )
-from .gan import GAN_OPTIONS
+from .gan import GAN_OPTIONS, d_outputs, g_inputs
 from .mlp import NORMS
 
 KERNEL = 4
@@ -117,7 +117,7 @@ def dcgan_generator(cfg: Section, sample_shape: tuple[int, ...], input_dim: int)
 
 def dcgan_discriminator(cfg: Section, input_shape: tuple[int, ...]) -> NetworkSpec:
     """Conv (no norm on the first level), [norm], LeakyReLU, [Dropout] per level; Flatten;
-    Dense(1) logits."""
+    Dense logits (one, and InfoGAN's code logits)."""
     side, _ = _image(input_shape)
     sn, norm = cfg.d_norm == "spectral", cfg.d_norm
     layers: list[Layer] = []
@@ -126,7 +126,7 @@ def dcgan_discriminator(cfg: Section, input_shape: tuple[int, ...]) -> NetworkSp
         layers += [Conv2d(cfg.channels * 2**i, KERNEL, 2, "same", bias=not bn, spectral_norm=sn)]
         layers += [*_norm("batchnorm" if bn else "none", cfg), Activation("leaky_relu", cfg.slope)]
         layers += [Dropout(cfg.d_dropout)] if cfg.d_dropout else []
-    layers += [Flatten(), Dense(1, spectral_norm=sn)]
+    layers += [Flatten(), Dense(d_outputs(cfg), spectral_norm=sn)]
     return NetworkSpec(tuple(input_shape), tuple(layers))
 
 
@@ -142,7 +142,7 @@ def label_vector(cfg: Section) -> NetworkSpec:
 
 def dcgan(cfg: Section, sample_shape: tuple[int, ...], data_kind: str) -> dict[str, NetworkSpec]:
     return {
-        "G": dcgan_generator(cfg, sample_shape, cfg.latent_dim),
+        "G": dcgan_generator(cfg, sample_shape, g_inputs(cfg)),
         "D": dcgan_discriminator(cfg, sample_shape),
     }
 
@@ -151,7 +151,7 @@ def cgan(cfg: Section, sample_shape: tuple[int, ...], data_kind: str) -> dict[st
     """DCGAN with a label embedding concatenated to z and a label map to D's input channels."""
     side, channels = _image(sample_shape)
     return {
-        "G": dcgan_generator(cfg, sample_shape, cfg.latent_dim + cfg.label_dim),
+        "G": dcgan_generator(cfg, sample_shape, g_inputs(cfg) + cfg.label_dim),
         "D": dcgan_discriminator(cfg, (side, side, channels + 1)),
         "G_label": label_vector(cfg),
         "D_label": label_map(cfg, side),

@@ -6,7 +6,12 @@ Optional parts, all chosen by the architecture or the config:
   net (labels -> a vector or feature map concatenated to D's input), trained with G and D;
 - `n_critic` discriminator updates per generator update, WGAN-GP's gradient penalty and the
   R1 penalty on real data, and a discriminator learning rate of its own (two time scales);
-- an exponential moving average of the generator's weights (`<net>_ema`), used for sampling.
+- an exponential moving average of the generator's weights (`<net>_ema`), used for sampling;
+- InfoGAN's categorical latent code (Chen et al., 2016; `info_codes`): G's input is z and a
+  one-hot code drawn uniformly, D has `info_codes` more outputs per sample (the Q head,
+  sharing D's body), and both add `info_weight` times the cross-entropy of Q's guess of the
+  code of G's samples (the mutual-information bound), so each code value comes to mean one
+  kind of sample and G need not spread one continuous map over separate modes or classes.
 """
 
 from __future__ import annotations
@@ -50,6 +55,17 @@ GAN_OPTIONS: Schema = {
     "ema": Field(
         float, 0.0, minimum=0.0, below=1.0, help="decay of the generator's weight average used for sampling; 0 = off"
     ),
+    "info_codes": Field(
+        int,
+        0,
+        minimum=0,
+        maximum=1000,
+        help="InfoGAN (Chen et al., 2016): values of a categorical latent code appended to z (one-hot), which D's "
+        "extra outputs learn to recognise in G's samples; 0 = off",
+    ),
+    "info_weight": Field(
+        float, 1.0, minimum=0.0, help="weight of InfoGAN's code cross-entropy in D's and G's losses (the paper: 1)"
+    ),
     "precise_bn": Field(
         int,
         0,
@@ -60,6 +76,18 @@ GAN_OPTIONS: Schema = {
         "0 = sample with the running averages of the last batches",
     ),
 }
+
+
+def g_inputs(cfg) -> int:
+    """G's input size: the noise z, then the one-hot InfoGAN code (`info_codes`)."""
+    return cfg.latent_dim + cfg.info_codes
+
+
+def d_outputs(cfg) -> int:
+    """D's outputs per input: the real/fake logit, then Q's code logits for each of the
+    `pack` samples it judges at once (InfoGAN)."""
+    return 1 + getattr(cfg, "pack", 1) * cfg.info_codes
+
 
 GENERATOR_NETS = ("G", "G_label")
 DISCRIMINATOR_NETS = ("D", "D_label")
@@ -84,6 +112,7 @@ class GAN(Model):
         self.n_critic = m.n_critic  # discriminator updates per generator update
         self.pack = getattr(m, "pack", 1)  # PacGAN (mlp_gan's key): D judges `pack` samples at once
         self.ema_decay = float(np.float32(m.ema))  # exactly a float32: the same constant on both backends
+        self.info_codes = m.info_codes
         if self.ema_decay:
             for name in self.generator_nets:  # not in `specs`: never drawn, copied from the live net
                 self.nets[f"{name}_ema"] = self.backend.build(self.specs[name])
@@ -138,8 +167,21 @@ class GAN(Model):
         generator; each call gets its own dropout keep-masks."""
         return self.n_critic * self.d_calls_per_update + 1
 
+    def latent(self, rng: np.random.Generator, n: int, codes: np.ndarray | None = None) -> np.ndarray:
+        """G's input for n samples: standard normal noise z, then with `info_codes` the one-hot
+        InfoGAN code (`codes`, or drawn uniformly from `rng` after z)."""
+        z = rng.standard_normal((n, self.latent_dim), dtype=np.float32)
+        if not self.info_codes:
+            if codes is not None:
+                raise ValueError(f"{self.cfg.model.name} has no latent code (model.info_codes is 0): it takes no codes")
+            return z
+        codes = rng.integers(0, self.info_codes, n) if codes is None else np.asarray(codes)
+        if codes.shape != (n,) or codes.dtype.kind not in "iu" or codes.min() < 0 or codes.max() >= self.info_codes:
+            raise ValueError(f"codes: {n} integers in [0, {self.info_codes}) expected")
+        return np.concatenate([z, np.eye(self.info_codes, dtype=np.float32)[codes]], axis=1)
+
     def random_inputs(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
-        inputs = {"z": rng.standard_normal((n, self.latent_dim), dtype=np.float32)}
+        inputs = {"z": self.latent(rng, n)}
         if self.cfg.model.gp_weight:
             inputs["alpha"] = rng.uniform(size=(n,) + (1,) * len(self.sample_shape)).astype(np.float32)
         keep = dropout.draw(self.specs["D"], rng, self.d_calls, n // self.n_critic // self.pack)
@@ -173,9 +215,20 @@ class GAN(Model):
         rows = int(real.shape[0]) // self.n_critic
         per_update = self.d_calls_per_update
 
+        k = self.info_codes
+
         def judge(x, y, call):
+            """D's outputs: the real/fake logits, and with InfoGAN Q's code logits per sample."""
             masks = dropout.split(backend, self.specs["D"], d_keep, call)
-            return self._discriminate(pack_samples(backend, x, self.pack), y, True, masks)
+            out = self._discriminate(pack_samples(backend, x, self.pack), y, True, masks)
+            return (out[:, :1], ops.reshape(out[:, 1:], (-1, k))) if k else (out, None)
+
+        def critic(y, call):
+            return lambda x: judge(x, y, call)[0]
+
+        def code_loss(q, zi):
+            """InfoGAN: -E log Q(c | G(z, c)), the code c being z's one-hot tail."""
+            return losses.categorical_nll(ops, q, zi[:, self.latent_dim :])
 
         aux: dict[str, Tensor] = {}
         for i in range(self.n_critic):
@@ -188,25 +241,30 @@ class GAN(Model):
                 fake = self._generate(zi, y, True)
             fake = ops.stop_gradient(fake)
 
-            def d_objective(r=r, y=y, fake=fake, part=part, call=i * per_update):
-                loss = losses.discriminator_loss(ops, m.loss, judge(r, y, call), judge(fake, y, call + 1))
+            def d_objective(r=r, y=y, zi=zi, fake=fake, part=part, call=i * per_update):
+                (real_logits, _), (fake_logits, q) = judge(r, y, call), judge(fake, y, call + 1)
+                loss = losses.discriminator_loss(ops, m.loss, real_logits, fake_logits)
                 penalties, calls = {}, iter(range(call + 2, call + per_update))  # D's calls for the penalties
                 if m.gp_weight:
-                    a, c = alpha[part], next(calls)
+                    a = alpha[part]
                     x_hat = a * r + (1.0 - a) * fake
-                    penalties["gp"] = losses.gradient_penalty(backend, lambda x: judge(x, y, c), x_hat)
+                    penalties["gp"] = losses.gradient_penalty(backend, critic(y, next(calls)), x_hat)
                     loss = loss + m.gp_weight * penalties["gp"]
                 if m.r1_gamma:
-                    c = next(calls)
-                    penalties["r1"] = losses.r1_penalty(backend, lambda x: judge(x, y, c), r, self.pack)
+                    penalties["r1"] = losses.r1_penalty(backend, critic(y, next(calls)), r, self.pack)
                     loss = loss + 0.5 * m.r1_gamma * penalties["r1"]
+                if k:
+                    penalties["info"] = code_loss(q, zi)
+                    loss = loss + m.info_weight * penalties["info"]
                 return loss, penalties
 
             d_loss, aux, d_grads = backend.value_and_grad(d_objective, d_opt.params)
             d_opt.apply(d_grads)
 
         def g_objective(fake):
-            return losses.generator_loss(ops, m.loss, judge(fake, y, self.n_critic * per_update)), {}
+            logits, q = judge(fake, y, self.n_critic * per_update)
+            loss = losses.generator_loss(ops, m.loss, logits)
+            return (loss + m.info_weight * code_loss(q, zi) if k else loss), {}
 
         g_loss, _, g_grads = pullback(g_objective)
         g_opt.apply(g_grads)
@@ -251,22 +309,26 @@ class GAN(Model):
                     initial = np.zeros if key.endswith("mean") else np.ones
                     self.backend.assign(var, t(initial(tuple(var.shape), np.float32)))
         for _ in range(passes):
-            z = rng.standard_normal((n, self.latent_dim), dtype=np.float32)
+            z = self.latent(rng, n)
             labels = self.sample_labels(n, None)
             y = None if labels is None else t(np.asarray(labels, np.int64))
             self.with_labels(f"G{suffix}", f"G_label{suffix}", t(z), y, training=True)
 
     def generate(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-        """G(z) in inference mode (the weight average where there is one), in the data's range."""
+        """G(z) in inference mode (the weight average where there is one), in the data's range;
+        `z` is G's whole input (`latent`: with InfoGAN the one-hot code follows the noise)."""
         t = self.backend.tensor
         y = None if labels is None else t(np.asarray(labels, np.int64))
         suffix = "_ema" if self.ema_decay else ""
         out = self.with_labels(f"G{suffix}", f"G_label{suffix}", t(np.asarray(z, np.float32)), y, training=False)
         return self.from_model_range(self.backend.numpy(out))
 
-    def sample(self, n: int, seed: int = 0, labels: np.ndarray | None = None) -> np.ndarray:
+    def sample(
+        self, n: int, seed: int = 0, labels: np.ndarray | None = None, codes: np.ndarray | None = None
+    ) -> np.ndarray:
         """n samples; the noise comes from NumPy's generator seeded with `seed`, so equal
         weights give equal samples on every backend. Conditional models take `labels`
-        (default: 0, 1, 2, ... cycling over the classes)."""
-        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim), dtype=np.float32)
+        (default: 0, 1, 2, ... cycling over the classes); InfoGAN models take `codes`
+        (default: drawn uniformly)."""
+        z = self.latent(np.random.default_rng(seed), n, codes)
         return self.generate(z, self.sample_labels(n, labels))

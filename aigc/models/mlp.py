@@ -6,7 +6,7 @@ import math
 
 from ..schema import MAX_DEPTH, Field, Schema, Section
 from ..specs import Activation, BatchNorm, Dense, Flatten, Layer, NetworkSpec, Reshape
-from .gan import GAN_OPTIONS
+from .gan import GAN_OPTIONS, d_outputs, g_inputs
 
 NORMS = ("none", "batchnorm")
 
@@ -88,8 +88,8 @@ def mlp_gan(cfg: Section, sample_shape: tuple[int, ...], data_kind: str) -> dict
     dim = math.prod(sample_shape)
     g_widths, d_widths = cfg.g_widths or widths, cfg.d_widths or widths
     return {
-        "G": mlp((cfg.latent_dim,), g_widths, dim, norm=cfg.g_norm, output=output, out_shape=sample_shape, **common),
-        "D": mlp(packed_shape(sample_shape, cfg.pack), d_widths, 1, norm=cfg.d_norm, **common),
+        "G": mlp((g_inputs(cfg),), g_widths, dim, norm=cfg.g_norm, output=output, out_shape=sample_shape, **common),
+        "D": mlp(packed_shape(sample_shape, cfg.pack), d_widths, d_outputs(cfg), norm=cfg.d_norm, **common),
     }
 
 

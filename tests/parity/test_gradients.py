@@ -48,6 +48,25 @@ def test_gan_loss_gradients(pair, loss, g_norm):
     _compare(g_grads)
 
 
+def test_code_cross_entropy_value_and_gradient(pair):
+    """InfoGAN's code loss (`losses.categorical_nll`) against float64: the value, and its
+    gradient in the logits, softmax(logits) - one_hot over the batch size."""
+    rng = np.random.default_rng(5)
+    logits = (rng.normal(size=(16, 5)) * 3).astype(np.float32)
+    one_hot = np.eye(5, dtype=np.float32)[rng.integers(0, 5, 16)]
+    x = logits.astype(np.float64)
+    expected = float(np.mean(np.log(np.exp(x).sum(axis=1)) - (x * one_hot).sum(axis=1)))
+    softmax = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    expected_grad = (softmax - one_hot) / len(x)
+    results = {}
+    for name, b in pair.items():
+        loss = lambda x, b=b: losses.categorical_nll(b.ops, x, b.tensor(one_hot))
+        results[name] = (float(b.numpy(loss(b.tensor(logits)))), b.numpy(b.input_gradient(loss, b.tensor(logits))))
+        np.testing.assert_allclose(results[name][0], expected, rtol=GRAD_RTOL, err_msg=name)
+        np.testing.assert_allclose(results[name][1], expected_grad, rtol=GRAD_RTOL, atol=GRAD_ATOL, err_msg=name)
+    assert_close_pairs({n: r[0] for n, r in results.items()}, rtol=GRAD_RTOL)
+
+
 @pytest.mark.parametrize("beta", [1.0, 4.0])
 def test_vae_loss_gradients(pair, beta):
     built, dataset = build_pair(pair, "mlp_vae", **{"model.beta": beta})

@@ -79,6 +79,9 @@ VARIANTS = {
         # loss's value and gradients are compared in test_gradients.py instead.
         "spectral": {"model.d_norm": "spectral"},
         "lsgan_ema": {"model.loss": "least_squares", "model.ema": 0.9},
+        # InfoGAN: a 3-valued code appended to z, D's Q outputs and their cross-entropy in both losses.
+        "info": {"model.info_codes": 3, "model.info_weight": 2.0},
+        "info_packed": {"model.info_codes": 3, "model.pack": 2},
         # D's dropout keep-masks are drawn by the core: both backends drop the same units.
         "d_dropout": {"model.d_dropout": 0.3, "model.d_norm": "none"},
         "d_dropout_gp": {
