@@ -138,12 +138,14 @@ def behaviour_tables() -> str:
             "modes": lambda m, s: f"{m:.1f} ± {s:.1f}",
             "reverse_kl": lambda m, s: f"{m:.3f} ± {s:.3f}",
             "negative_elbo": lambda m, s: f"{m:.3f} ± {s:.3f}",
+            "mode_spread": lambda m, s: f"{m:.2f} ± {s:.2f}",
         }
         heads = {
             "modes": "modes",
             "high_quality": "high-quality",
             "reverse_kl": "reverse KL",
             "negative_elbo": "held-out negative ELBO (nats)",
+            "mode_spread": "mode spread (data: 0.97)",
         }
         out += [
             f"`{name}`, {t['seeds']} seeds per backend"
