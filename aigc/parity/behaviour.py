@@ -9,6 +9,7 @@ statistic), and a metric agrees when every pair of backends does.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -21,7 +22,7 @@ import numpy as np
 from .tolerances import BEHAVIOUR_Z
 
 # Lower is better for these; the rest are higher-is-better.
-METRICS = {"gan": ("modes", "high_quality", "reverse_kl"), "vae": ("negative_elbo",)}
+METRICS = {"gan": ("modes", "high_quality", "reverse_kl", "mode_spread"), "vae": ("negative_elbo",)}
 
 
 def run_one(
@@ -123,11 +124,12 @@ def report(
     few cores; numerics may differ in the last bits).
 
     Resumable: a backend's runs that `out/behaviour.json` already holds for the same config,
-    seeds and overrides are reused (unless `fresh`), so adding a backend runs only its own
-    seeds; the file is rewritten after each backend, and tables of other configs stay. The
-    runs' folders (`/tmp/aigc-behaviour/<config>-<backend>-<seed>`) are resumed from their
-    checkpoints where the config matches (unless `fresh`): a stopped table loses at most a
-    checkpoint interval per run, and a run trained beforehand in that folder is only evaluated."""
+    seeds, overrides and recipe (`recipe`: the config file's settings unchanged) are reused
+    (unless `fresh`), so adding a backend runs only its own seeds; the file is rewritten
+    after each backend, and tables of other configs stay. The runs' folders
+    (`/tmp/aigc-behaviour/<config>-<backend>-<seed>`) are resumed from their checkpoints
+    where the config matches (unless `fresh`): a stopped table loses at most a checkpoint
+    interval per run, and a run trained beforehand in that folder is only evaluated."""
     from .. import backends as registry
     from .. import config, models
 
@@ -139,7 +141,8 @@ def report(
     tables = []
     for path in config_paths:
         family = models.REGISTRY[config.load(path).model.name].family.family
-        key = {"config": path, "seeds": seeds, "overrides": list(overrides)}
+        place = {"config": path, "seeds": seeds, "overrides": list(overrides)}
+        key = {**place, "recipe": recipe(path, overrides)}
         old = next((t for t in stored if _matches(t, key)), None)
         per_backend = {b: old["runs"][b] for b in backends if old and not fresh and b in old["runs"]}
         missing = [b for b in backends if b not in per_backend]
@@ -150,14 +153,31 @@ def report(
         else:
             for b in missing:  # one backend at a time, the file saved after each
                 per_backend[b] = run_seeds(path, b, list(range(seeds)), overrides, reuse=not fresh)
-                _save(file, stored, key, _in_order(per_backend, backends), METRICS[family])
-        tables.append(_save(file, stored, key, _in_order(per_backend, backends), METRICS[family]))
+                _save(file, stored, place, key, _in_order(per_backend, backends), METRICS[family])
+        tables.append(_save(file, stored, place, key, _in_order(per_backend, backends), METRICS[family]))
         print(format_rows(tables[-1]), flush=True)
     return tables
 
 
+def recipe(path: str, overrides: list[str]) -> str:
+    """A digest of what decides a table's runs: the config file's settings and the overrides,
+    less what a run may change without changing its result's distribution (backend, seed,
+    out folder, device, threads, progress). Editing the file's settings gives another recipe;
+    its comments, and options added to aigc later with their defaults, do not."""
+    import yaml
+
+    plain = yaml.safe_load(Path(path).read_text()) or {}
+    for key in ("backend", "seed", "out", "device", "resume"):
+        plain.pop(key, None)
+    if isinstance(plain.get("train"), dict):
+        plain["train"] = {k: v for k, v in plain["train"].items() if k not in ("threads", "progress")}
+    text = json.dumps([plain, list(overrides)], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _matches(table: dict, key: dict) -> bool:
-    """The stored table is of the same config, seeds and overrides."""
+    """The stored table is of the same config, seeds and overrides (and recipe, where `key`
+    has one)."""
     return all(table.get(k) == v for k, v in key.items())
 
 
@@ -166,11 +186,12 @@ def _in_order(runs: dict, backends: list[str]) -> dict:
     return {b: runs[b] for b in backends if b in runs}
 
 
-def _save(file: Path, stored: list[dict], key: dict, runs: dict, metrics) -> dict:
-    """Put the table of `key` in place in `stored` (the docs list the tables in the file's
-    order) and write the file; returns the table."""
+def _save(file: Path, stored: list[dict], place: dict, key: dict, runs: dict, metrics) -> dict:
+    """Put the table of `key` in `stored` where the table of the same config, seeds and
+    overrides (`place`) stands, whatever its recipe (the docs list the tables in the file's
+    order), and write the file; returns the table."""
     table = {**key, "runs": runs, "rows": compare_runs(runs, metrics) if len(runs) > 1 else []}
-    at = next((i for i, t in enumerate(stored) if _matches(t, key)), len(stored))
+    at = next((i for i, t in enumerate(stored) if _matches(t, place)), len(stored))
     stored[at : at + 1] = [table]
     file.write_text(json.dumps(stored, indent=1) + "\n")
     return table

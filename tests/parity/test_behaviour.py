@@ -2,6 +2,7 @@
 quality. The full 10-seed table is `aigc parity behaviour` (README, "Behaviour")."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +85,29 @@ def test_a_run_folder_that_holds_the_runs_checkpoint_is_resumed_not_trained_agai
     stamp = four.stat().st_mtime_ns
     run_one("configs/vae_digits.yaml", REFERENCE, 0, other, out=str(tmp_path), reuse=False)
     assert four.stat().st_mtime_ns != stamp  # trained again
+
+
+def test_a_table_is_not_reused_after_its_config_file_changes(tmp_path, monkeypatch):
+    """The stored runs belong to the recipe they were made with: edit the config file and the
+    table runs again, replacing the old one where it stood."""
+    from aigc.parity import behaviour
+
+    ran = []
+
+    def fake_seeds(path, backend, seeds, overrides=(), out=None, reuse=True):
+        ran.append(backend)
+        return [{"seed": s, "negative_elbo": 20.0 + s} for s in seeds]
+
+    monkeypatch.setattr(behaviour, "run_seeds", fake_seeds)
+    path = tmp_path / "vae.yaml"
+    text = Path("configs/vae_digits.yaml").read_text()
+    path.write_text(text)
+    behaviour.report([str(path)], 2, [], tmp_path, backends=["a", "b"])
+    behaviour.report([str(path)], 2, [], tmp_path, backends=["a", "b"])
+    assert ran == ["a", "b"]
+    path.write_text(text + "\n# a comment changes nothing\n")
+    behaviour.report([str(path)], 2, [], tmp_path, backends=["a", "b"])
+    assert ran == ["a", "b"]
+    path.write_text(text.replace("steps: 3000", "steps: 2000"))
+    behaviour.report([str(path)], 2, [], tmp_path, backends=["a", "b"])
+    assert ran == ["a", "b", "a", "b"] and len(json.loads((tmp_path / "behaviour.json").read_text())) == 1
