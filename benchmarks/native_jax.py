@@ -140,17 +140,29 @@ class GAN(Native):
         pack = getattr(self.model, "pack", 1)  # PacGAN; conv models have none
         return x if pack == 1 else x.reshape(x.shape[0] // pack, -1)
 
+    def _split(self, out, codes):
+        """D's real/fake logits, and InfoGAN's code loss on Q's logits (0 without codes)."""
+        k = self.model.info_codes
+        if not k or codes is None:
+            return out[:, :1], 0.0
+        q = out[:, 1:].reshape(-1, k)
+        return out[:, :1], self.model.info_weight * optax.softmax_cross_entropy_with_integer_labels(q, codes).mean()
+
     def train_step(self, state, real):
         params, states, d_opt, g_opt, average, key = state
-        key, sub = jax.random.split(key)
-        z = jax.random.normal(sub, (real.shape[0], self.model.latent_dim))
+        key, sub, code_key = jax.random.split(key, 3)
+        n, k = real.shape[0], self.model.info_codes
+        z = jax.random.normal(sub, (n, self.model.latent_dim))
+        codes = jax.random.randint(code_key, (n,), 0, k) if k else None
+        z = jnp.concatenate([z, jax.nn.one_hot(codes, k)], axis=1) if k else z
         fake, g_states = _apply(self.specs["G"], params["G"], states["G"], z, True)
 
         def d_loss_fn(d_params):
             d_real, s = _apply(self.specs["D"], d_params, states["D"], self._packed(real), True)
             d_fake, s = _apply(self.specs["D"], d_params, s, self._packed(lax.stop_gradient(fake)), True)
+            (d_real, _), (d_fake, info) = self._split(d_real, None), self._split(d_fake, codes)
             loss = jnp.mean(optax.sigmoid_binary_cross_entropy(d_real, jnp.ones_like(d_real)))
-            return loss + jnp.mean(optax.sigmoid_binary_cross_entropy(d_fake, jnp.zeros_like(d_fake))), s
+            return loss + jnp.mean(optax.sigmoid_binary_cross_entropy(d_fake, jnp.zeros_like(d_fake))) + info, s
 
         (d_loss, d_states), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(params["D"])
         updates, d_opt = self.optimizer.update(d_grads, d_opt, params["D"])
@@ -159,7 +171,8 @@ class GAN(Native):
         def g_loss_fn(g_params):
             generated, _ = _apply(self.specs["G"], g_params, states["G"], z, True)
             d_gen, s = _apply(self.specs["D"], d_params, d_states, self._packed(generated), True)
-            return jnp.mean(optax.sigmoid_binary_cross_entropy(d_gen, jnp.ones_like(d_gen))), s
+            d_gen, info = self._split(d_gen, codes)
+            return jnp.mean(optax.sigmoid_binary_cross_entropy(d_gen, jnp.ones_like(d_gen))) + info, s
 
         (g_loss, d_states), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(params["G"])
         updates, g_opt = self.optimizer.update(g_grads, g_opt, params["G"])

@@ -92,6 +92,7 @@ class GAN(Native):
     def __init__(self, specs, cfg, device, compile):
         super().__init__(specs, cfg, device, compile)
         self.bce = keras.losses.BinaryCrossentropy(from_logits=True)
+        self.cce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         self.d_opt = self._optimizer(self.nets["D"].trainable_variables)
         self.g_opt = self._optimizer(self.nets["G"].trainable_variables, getattr(self.model, "ema", 0.0))
 
@@ -99,18 +100,33 @@ class GAN(Native):
         pack = getattr(self.model, "pack", 1)  # PacGAN; conv models have none
         return x if pack == 1 else tf.reshape(x, (tf.shape(x)[0] // pack, -1))
 
+    def _latent(self, n):
+        z = tf.random.normal((n, self.model.latent_dim))
+        k = self.model.info_codes
+        if not k:
+            return z, None
+        codes = tf.random.uniform((n,), 0, k, dtype=tf.int32)
+        return tf.concat([z, tf.one_hot(codes, k)], axis=1), codes
+
+    def _judge(self, D, x, codes):
+        """D's real/fake logits, and InfoGAN's code loss on Q's logits (0 without codes)."""
+        out = D(self._packed(x), training=True)
+        if codes is None:
+            return out[:, :1], 0.0
+        q = tf.reshape(out[:, 1:], (-1, self.model.info_codes))
+        return out[:, :1], self.model.info_weight * self.cce(codes, q)
+
     def train_step(self, real):
         G, D = self.nets["G"], self.nets["D"]
-        z = tf.random.normal((tf.shape(real)[0], self.model.latent_dim))
+        z, codes = self._latent(tf.shape(real)[0])
         fake = G(z, training=True)
         with tf.GradientTape() as tape:
-            d_real = D(self._packed(real), training=True)
-            d_fake = D(self._packed(fake), training=True)
-            d_loss = self.bce(tf.ones_like(d_real), d_real) + self.bce(tf.zeros_like(d_fake), d_fake)
+            (d_real, _), (d_fake, d_info) = self._judge(D, real, None), self._judge(D, fake, codes)
+            d_loss = self.bce(tf.ones_like(d_real), d_real) + self.bce(tf.zeros_like(d_fake), d_fake) + d_info
         self.d_opt.apply_gradients(zip(tape.gradient(d_loss, D.trainable_variables), D.trainable_variables))
         with tf.GradientTape() as tape:
-            d_gen = D(self._packed(G(z, training=True)), training=True)
-            g_loss = self.bce(tf.ones_like(d_gen), d_gen)
+            d_gen, g_info = self._judge(D, G(z, training=True), codes)
+            g_loss = self.bce(tf.ones_like(d_gen), d_gen) + g_info
         self.g_opt.apply_gradients(zip(tape.gradient(g_loss, G.trainable_variables), G.trainable_variables))
         return d_loss, g_loss
 

@@ -9,7 +9,9 @@ use `torch.optim.Adam` and `loss.backward()`:
   update reuses that `fake` through the updated D, with D's weights frozen
   (`requires_grad_(False)`, as pix2pix does) so its weight gradients are not computed.
   With `model.ema`, G's weight average is `torch.optim.swa_utils.AveragedModel` (EMA of
-  parameters and buffers), updated after G's step.
+  parameters and buffers), updated after G's step. With `model.info_codes` (InfoGAN), z
+  gets a one-hot code (`F.one_hot`), D's extra outputs are Q's logits, and both losses add
+  `info_weight` times `F.cross_entropy` of Q against the code.
 - VAE: reparameterised Gaussian encoder, Bernoulli decoder (BCE with logits), analytic KL.
 
 Noise is drawn on the device inside the step (`torch.randn`). `compile="torch_compile"`
@@ -111,21 +113,39 @@ class GAN(Native):
         pack = getattr(self.model, "pack", 1)  # PacGAN; conv models have none
         return x if pack == 1 else x.reshape(x.shape[0] // pack, -1)
 
+    def _latent(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z = torch.randn(n, self.model.latent_dim, device=self.device)
+        k = self.model.info_codes
+        if not k:
+            return z, None
+        codes = torch.randint(0, k, (n,), device=self.device)
+        return torch.cat([z, F.one_hot(codes, k).to(z.dtype)], dim=1), codes
+
+    def _judge(self, D, x, codes):
+        """D's real/fake logits, and InfoGAN's code loss on Q's logits (0 without codes)."""
+        out = D(self._packed(x))
+        if codes is None:
+            return out[:, :1], 0.0
+        k = self.model.info_codes
+        return out[:, :1], self.model.info_weight * F.cross_entropy(out[:, 1:].reshape(-1, k), codes)
+
     def step(self, real):
         G, D = self.call["G"], self.call["D"]
-        z = torch.randn(real.shape[0], self.model.latent_dim, device=self.device)
+        z, codes = self._latent(real.shape[0])
         fake = G(z)
-        d_real, d_fake = D(self._packed(real)), D(self._packed(fake.detach()))
-        d_loss = F.binary_cross_entropy_with_logits(
-            d_real, torch.ones_like(d_real)
-        ) + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+        (d_real, _), (d_fake, d_info) = self._judge(D, real, None), self._judge(D, fake.detach(), codes)
+        d_loss = (
+            F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+            + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+            + d_info
+        )
         self.d_opt.zero_grad(set_to_none=True)
         d_loss.backward()
         self.d_update()
 
         self.nets["D"].requires_grad_(False)
-        d_gen = D(self._packed(fake))
-        g_loss = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+        d_gen, g_info = self._judge(D, fake, codes)
+        g_loss = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen)) + g_info
         self.g_opt.zero_grad(set_to_none=True)
         g_loss.backward()
         self.g_update()
