@@ -153,7 +153,7 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
             "seeds": 3,
             "rows": [
                 {"metric": m, "torch": [v, 0.1], "tensorflow": [v, 0.2]}
-                for m, v in (("modes", 13.0), ("high_quality", 0.6), ("reverse_kl", 0.7))
+                for m, v in (("modes", 13.0), ("high_quality", 0.6), ("reverse_kl", 0.7), ("mode_spread", 0.5))
             ],
         }
     ]
@@ -179,7 +179,7 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
     assert "| `vae_mnist` | torch | 95.20 | 90.10 | 19 min | target <= 88.0; 86.76" in table
     assert "| `cgan_mnist` | tensorflow | 512.3 | 0.400 | 0.450 | 5.10 | 80.0% | 19 min |" in table
     assert "| target (issue #14) | | <= 49.2 | >= 0.75 | >= 0.60 | >= 9.0 | cgan >= 97%, cvae >= 95% | |" in table
-    assert "| `gan_grid25` | 3 | tensorflow | 13.0 ± 0.2 | 60.0% ± 20.0% | 0.700 ± 0.200 |" in table
+    assert "| `gan_grid25` | 3 | tensorflow | 13.0 ± 0.2 | 60.0% ± 20.0% | 0.700 ± 0.200 | 0.50 ± 0.20 |" in table
     assert "| PacGAN4 (PacGAN Table 1; issue #14's target) | | | 24.8 | 93.6% | 0.04 |" in table
     assert "99.37%" in table and table.count("| torch |") == 2 + 4 + 2 + 1  # VAEs, GANs, conditional, grid
     assert "| jax |" not in table
