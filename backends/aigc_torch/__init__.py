@@ -31,14 +31,20 @@ def _adam_step(p: torch.Tensor, g: torch.Tensor, m: torch.Tensor, v: torch.Tenso
     p.addcdiv_(m * k.alpha, denominator, value=-1.0)  # p + (-1) * (q / d) rounds as p - q / d
 
 
-def flush_subnormals() -> None:
-    """Flush float32 subnormals (below 1.2e-38) to zero on this thread, as TensorFlow's and
-    JAX's compute threads do. Adam's m and v drift into subnormals over a long run, and x86
-    arithmetic on them is many times slower: vae_mnist's step went from 18 ms to 70 ms by step
-    100,000 (docs/threads.md). Threads start with their creator's setting, so torch's
-    intra-op workers flush too when the pool starts after this (the first parallel operation,
-    or a larger `set_threads`); workers started earlier keep their own setting."""
-    torch.set_flush_denormal(True)  # False where the CPU cannot (then nothing changes)
+class flush_subnormals:
+    """Within: float32 subnormals (below 1.2e-38) are flushed to zero on this thread, as
+    TensorFlow's and JAX's compute threads flush them; after: IEEE arithmetic again (the
+    thread's default), so NumPy and other libraries on this thread see no change. Adam's m
+    and v drift into subnormals over a long run, and x86 arithmetic on them is many times
+    slower: vae_mnist's step went from 18 ms to 70 ms by step 100,000 (docs/threads.md).
+    A thread starts with its creator's setting, so torch's intra-op workers, which start
+    inside a step, flush too and keep flushing (they run only torch's kernels)."""
+
+    def __enter__(self):
+        torch.set_flush_denormal(True)  # False where the CPU cannot (then nothing changes)
+
+    def __exit__(self, *exc):
+        torch.set_flush_denormal(False)
 
 
 class TorchBackend:
@@ -56,7 +62,6 @@ class TorchBackend:
             )
         self.device = device
         self._device = torch.device(device)
-        flush_subnormals()
         self._flat: dict[int, tuple] = {}  # Adam's flat buffers, per optimizer (see _flat_state)
         self.set_determinism(deterministic)
 
@@ -101,14 +106,15 @@ class TorchBackend:
         return grad
 
     def compile(self, fn: Callable, mode: str) -> Callable:
-        """Steps run under no_grad (gradients are taken inside `value_and_grad` only)."""
+        """Steps run under no_grad (gradients are taken inside `value_and_grad` only), with
+        subnormals flushed to zero (`flush_subnormals`)."""
         check_compile(type(self), mode)
         if mode == "torch_compile":
             fn = torch.compile(fn)
 
         @functools.wraps(fn)
         def step(*args, **kwargs):
-            with torch.no_grad():
+            with torch.no_grad(), flush_subnormals():
                 return fn(*args, **kwargs)
 
         return step
@@ -183,7 +189,6 @@ class TorchBackend:
     def set_threads(self, n: int) -> bool:
         """n intra-op threads (at any time: OpenMP resizes its team at the next parallel
         region) and, the first time, n inter-op threads."""
-        flush_subnormals()  # before new workers start: they take this thread's setting
         torch.set_num_threads(n)
         if not TorchBackend._interop_set:
             TorchBackend._interop_set = True
