@@ -72,7 +72,7 @@ def test_checkpoint_records_step_config_and_rng(tmp_path, pair):
     ckpt = checkpoint.load(run.out / "checkpoint")
     assert ckpt.step == 50 and ckpt.backend == BACKENDS[-1] and ckpt.config["train"]["steps"] == 50
     assert ckpt.rng_state["bit_generator"] == "PCG64"
-    assert ckpt.weights["G.0.kernel"].shape == (8, 128)  # canonical (in, out): latent 8 -> hidden 128
+    assert ckpt.weights["G.0.kernel"].shape == (16, 128)  # canonical (in, out): latent 8 + code 8 -> hidden 128
     assert set(ckpt.optim) >= {"G.b1t", "D.b1t", "G.m.G.0.kernel", "D.v.D.0.bias"}
     np.testing.assert_allclose(ckpt.optim["G.b1t"], 0.5**50, rtol=1e-5)
 

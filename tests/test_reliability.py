@@ -314,7 +314,7 @@ def test_rollback_recovers_from_one_bad_step(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(Model, "train_step", nan_once)
     run = _train(tmp_path, "run", train__steps=10, train__checkpoint_every=5, train__on_nonfinite="rollback")
     assert capsys.readouterr().err.splitlines() == [
-        "aigc: non-finite loss at step 7 (d_loss=nan, g_loss=nan); rolled back to step 5 (1 of 3)"
+        "aigc: non-finite loss at step 7 (d_loss=nan, g_loss=nan, info=nan); rolled back to step 5 (1 of 3)"
     ]
     log = [json.loads(line) for line in (run.out / "metrics.jsonl").read_text().splitlines()]
     assert [m["step"] for m in log] == [1, 2, 3, 4, 5, 6, 6, 7, 8, 9, 10]
