@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -31,7 +32,8 @@ def _adam_step(p: torch.Tensor, g: torch.Tensor, m: torch.Tensor, v: torch.Tenso
     p.addcdiv_(m * k.alpha, denominator, value=-1.0)  # p + (-1) * (q / d) rounds as p - q / d
 
 
-class flush_subnormals:
+@contextlib.contextmanager
+def flush_subnormals() -> Iterator[None]:
     """Within: float32 subnormals (below 1.2e-38) are flushed to zero on this thread, as
     TensorFlow's and JAX's compute threads flush them; after: IEEE arithmetic again (the
     thread's default), so NumPy and other libraries on this thread see no change. Adam's m
@@ -39,11 +41,10 @@ class flush_subnormals:
     slower: vae_mnist's step went from 18 ms to 70 ms by step 100,000 (docs/threads.md).
     A thread starts with its creator's setting, so torch's intra-op workers, which start
     inside a step, flush too and keep flushing (they run only torch's kernels)."""
-
-    def __enter__(self):
-        torch.set_flush_denormal(True)  # False where the CPU cannot (then nothing changes)
-
-    def __exit__(self, *exc):
+    torch.set_flush_denormal(True)  # False where the CPU cannot (then nothing changes)
+    try:
+        yield
+    finally:
         torch.set_flush_denormal(False)
 
 
