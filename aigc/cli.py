@@ -46,12 +46,23 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _values(text: str, option: str, k: int, what: tuple[str, str], n: int):
+    """`7` or `0,3,5`: integers in [0, k), cycled over the n samples."""
+    import numpy as np
+
+    try:
+        wanted = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise ConfigError(f"{option} {excerpt(text)}: expected {what[0]} numbers such as 7 or 0,3,5") from None
+    if any(not 0 <= v < k for v in wanted):
+        raise ConfigError(f"{option} {excerpt(text)}: {what[1]} are 0 to {k - 1}")
+    return np.resize(np.array(wanted), n)
+
+
 def _labels(text: str | None, model, n: int):
     """`--labels 7` or `--labels 0,3,5` (cycled over the n samples); a conditional model
     without it gets one row per class."""
     import math
-
-    import numpy as np
 
     from .training.loop import class_rows
 
@@ -63,13 +74,18 @@ def _labels(text: str | None, model, n: int):
     if text is None:
         per_class = math.ceil(n / k)
         return class_rows(k, per_class)[:n], per_class
-    try:
-        wanted = [int(v) for v in text.split(",")]
-    except ValueError:
-        raise ConfigError(f"--labels {text!r}: expected class numbers such as 7 or 0,3,5") from None
-    if any(not 0 <= v < k for v in wanted):
-        raise ConfigError(f"--labels {text!r}: classes are 0 to {k - 1}")
-    return np.resize(np.array(wanted), n), None
+    return _values(text, "--labels", k, ("class", "classes"), n), None
+
+
+def _codes(text: str | None, model, n: int):
+    """`--codes 3` or `--codes 0,3,5`: InfoGAN's code values (cycled over the n samples);
+    without it, drawn at random as in training."""
+    if text is None:
+        return None
+    k = getattr(model, "info_codes", 0)
+    if not k:
+        raise ConfigError(f"--codes: {model.cfg.model.name} has no latent code (model.info_codes is 0)")
+    return _values(text, "--codes", k, ("code", "codes"), n)
 
 
 def _check_options(args: argparse.Namespace) -> None:
@@ -128,9 +144,9 @@ def _sample(args: argparse.Namespace) -> int:
         raise ConfigError(f"-n {args.n}: expected at least 1 sample")
     model = load(_checkpoint_for(args, args.n, "-n"), backend=args.backend, device=args.device, threads=args.threads)
     labels, columns = _labels(args.labels, model, args.n)
-    samples = model.sample(args.n, seed=args.seed, **({"labels": labels} if labels is not None else {})).astype(
-        np.float32
-    )
+    codes = _codes(args.codes, model, args.n)
+    chosen = {name: v for name, v in (("labels", labels), ("codes", codes)) if v is not None}
+    samples = model.sample(args.n, seed=args.seed, **chosen).astype(np.float32)
     if out.suffix == ".npy":
         np.save(out, samples)
     else:
@@ -242,6 +258,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--backend", default=None, help="default: the backend that trained it")
     s.add_argument("--device", default="cpu")
     s.add_argument("--labels", default=None, help="class-conditional models: 7 or 0,3,5 (default: a row per class)")
+    s.add_argument(
+        "--codes", default=None, help="models with InfoGAN's code (model.info_codes): 7 or 0,3,5 (default: random)"
+    )
     s.add_argument("-o", "--output", required=True, help=".npy (raw float32, images NHWC) or .png")
     _add_threads(s)
     s.set_defaults(func=_sample)

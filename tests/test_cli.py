@@ -37,6 +37,24 @@ def test_train_then_sample_on_both_backends(tmp_path):
     assert Image.open(png).size[0] > 100
 
 
+def test_sample_codes_choose_the_code(tmp_path):
+    """`aigc sample --codes`: the samples of `model.sample(n, codes=...)` (ring: 8 code values)."""
+    import aigc
+
+    out = tmp_path / "run"
+    assert cli("train", "configs/gan_ring8.yaml", f"out={out}", "train.steps=20", NO_PRECISE_BN).returncode == 0
+    model = aigc.load(out / "checkpoint")
+    for text, codes in (("3", [3] * 6), ("0,5", [0, 5] * 3)):
+        npy = tmp_path / f"codes{len(codes)}.npy"
+        r = cli("sample", str(out / "checkpoint"), "-n", "6", "--seed", "2", "--codes", text, "-o", str(npy))
+        assert r.returncode == 0, r.stderr
+        np.testing.assert_allclose(np.load(npy), model.sample(6, seed=2, codes=np.array(codes)), atol=1e-6)
+    threes, fours = (model.sample(6, seed=2, codes=np.full(6, c)) for c in (3, 4))
+    assert np.abs(threes - fours).max() > 1e-4  # the code reaches the output
+    r = cli("sample", str(out / "checkpoint"), "-n", "6", "--codes", "8", "-o", str(tmp_path / "x.npy"))
+    assert r.returncode == 2 and "codes are 0 to 7" in r.stderr
+
+
 def test_sample_images_as_npy_nhwc_and_png_grid(tmp_path):
     out = tmp_path / "vae"
     trained_on = BACKENDS[-1]  # sampled on the first: across backends where two are installed

@@ -75,6 +75,23 @@ def test_architectures_fit_mnist_and_cifar(model, shape):
             assert specs[name].output_shape == shape[:2] + (1,)
 
 
+def test_hidden_dense_layers_are_infogans():
+    """`g_hidden` / `d_hidden`: InfoGAN's MNIST networks, a Dense hidden layer (BatchNorm,
+    activation) at G's input and before D's outputs; D's last Dense then holds Q's logits."""
+    from aigc import config, models
+    from aigc.specs import BatchNorm, Dense, Flatten
+
+    raw = {"model": {"name": "dcgan", "g_hidden": 1024, "d_hidden": 1024, "info_codes": 10}, "data": {"name": "digits"}}
+    cfg = config.load(raw)
+    specs = models.REGISTRY["dcgan"].architecture(cfg.model, (28, 28, 1), "images")
+    g, d = specs["G"].layers, specs["D"].layers
+    assert isinstance(g[0], Dense) and g[0].units == 1024 and isinstance(g[1], BatchNorm)
+    assert isinstance(g[3], Dense) and g[3].units == 7 * 7 * 2 * cfg.model.channels
+    tail = d[[i for i, layer in enumerate(d) if isinstance(layer, Flatten)][0] + 1 :]
+    assert [type(layer) for layer in tail[:2]] == [Dense, BatchNorm] and tail[0].units == 1024
+    assert specs["D"].output_shape == (11,)  # real/fake and ten code logits
+
+
 @pytest.mark.parametrize(
     "overrides",
     [{}, {"model.n_critic": 2, "model.loss": "wasserstein", "model.gp_weight": 10.0}],

@@ -190,6 +190,8 @@ def test_hostile_sample_and_eval_arguments(tmp_path, capsys, monkeypatch, traine
         ["sample", str(tmp_path / "nothing"), "-o", ok],
         ["sample", "a\x00b", "-o", ok],
         ["sample", ckpt, "--labels", "3", "-o", ok],
+        ["sample", ckpt, "--codes", "8", "-o", ok],
+        ["sample", ckpt, "--codes", "two", "-o", ok],
         ["eval", ckpt, "--n", "-1"],
         ["eval", ckpt, "--k", "-5"],
         ["eval", ckpt, "--k", str(10**9)],

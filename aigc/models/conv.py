@@ -50,6 +50,20 @@ DCGAN: Schema = {
         maximum=0.9,
         help="Dropout rate after each of D's LeakyReLUs (the TensorFlow tutorial: 0.3); 0 = none",
     ),
+    "d_hidden": Field(
+        int,
+        0,
+        minimum=0,
+        help="a Dense hidden layer of this width ([norm], LeakyReLU) before D's outputs, shared by "
+        "D and InfoGAN's Q (InfoGAN's MNIST D: 1024); 0 = none (Radford et al.)",
+    ),
+    "g_hidden": Field(
+        int,
+        0,
+        minimum=0,
+        help="a Dense hidden layer of this width ([norm], activation) before G's first map "
+        "(InfoGAN's MNIST G: 1024); 0 = none (Radford et al.)",
+    ),
     **GAN_OPTIONS,
     "bn_momentum": Field(float, 0.1, minimum=0.0, maximum=1.0, help="weight of the new batch statistic"),
     "bn_eps": Field(float, 1e-5, minimum=0.0, help="BatchNorm's epsilon"),
@@ -102,7 +116,9 @@ def dcgan_generator(cfg: Section, sample_shape: tuple[int, ...], input_dim: int)
     ups = n - 1 if cfg.g_out_stride == 2 else n
     base, width = side // 2**n, cfg.channels * 2**ups
     bn = cfg.g_norm == "batchnorm"
-    layers: list[Layer] = [
+    hidden = cfg.g_hidden
+    layers: list[Layer] = [Dense(hidden, bias=not bn), *_norm(cfg.g_norm, cfg), act] if hidden else []
+    layers += [
         Dense(base * base * width, bias=not bn),
         *_norm(cfg.g_norm, cfg),
         act,
@@ -117,7 +133,8 @@ def dcgan_generator(cfg: Section, sample_shape: tuple[int, ...], input_dim: int)
 
 def dcgan_discriminator(cfg: Section, input_shape: tuple[int, ...]) -> NetworkSpec:
     """Conv (no norm on the first level), [norm], LeakyReLU, [Dropout] per level; Flatten;
-    Dense logits (one, and InfoGAN's code logits)."""
+    [`d_hidden`: Dense, [norm], LeakyReLU, [Dropout]]; Dense logits (one, and InfoGAN's code
+    logits)."""
     side, _ = _image(input_shape)
     sn, norm = cfg.d_norm == "spectral", cfg.d_norm
     layers: list[Layer] = []
@@ -126,7 +143,12 @@ def dcgan_discriminator(cfg: Section, input_shape: tuple[int, ...]) -> NetworkSp
         layers += [Conv2d(cfg.channels * 2**i, KERNEL, 2, "same", bias=not bn, spectral_norm=sn)]
         layers += [*_norm("batchnorm" if bn else "none", cfg), Activation("leaky_relu", cfg.slope)]
         layers += [Dropout(cfg.d_dropout)] if cfg.d_dropout else []
-    layers += [Flatten(), Dense(d_outputs(cfg), spectral_norm=sn)]
+    layers += [Flatten()]
+    if hidden := cfg.d_hidden:
+        bn = norm == "batchnorm"
+        layers += [Dense(hidden, bias=not bn, spectral_norm=sn), *_norm("batchnorm" if bn else "none", cfg)]
+        layers += [Activation("leaky_relu", cfg.slope)] + ([Dropout(cfg.d_dropout)] if cfg.d_dropout else [])
+    layers += [Dense(d_outputs(cfg), spectral_norm=sn)]
     return NetworkSpec(tuple(input_shape), tuple(layers))
 
 

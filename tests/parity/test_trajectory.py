@@ -82,6 +82,8 @@ VARIANTS = {
         # InfoGAN: a 3-valued code appended to z, D's Q outputs and their cross-entropy in both losses.
         "info": {"model.info_codes": 3, "model.info_weight": 2.0},
         "info_packed": {"model.info_codes": 3, "model.pack": 2},
+        # InfoGAN's MNIST networks: a Dense hidden layer in G and in D (shared with Q), with dropout.
+        "info_hidden": {"model.info_codes": 3, "model.g_hidden": 8, "model.d_hidden": 8, "model.d_dropout": 0.3},
         # D's dropout keep-masks are drawn by the core: both backends drop the same units.
         "d_dropout": {"model.d_dropout": 0.3, "model.d_norm": "none"},
         "d_dropout_gp": {
