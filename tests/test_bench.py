@@ -127,7 +127,7 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
     from benchmarks import results
 
     gan = {"fid": 512.3, "precision": 0.4, "recall": 0.45, "classifier_score": 5.1}
-    vae = {"negative_elbo": 95.2, "iwae_nll": 90.1}
+    vae = {"negative_elbo": 95.2, "iwae_nll": 90.1, "iwae_k": 10}
     runs = []
     for config in results.VAE_CONFIGS + results.GAN_CONFIGS + results.CONDITIONAL_CONFIGS:
         for backend in ("torch", "tensorflow"):  # the table's format: no framework runs here
@@ -176,7 +176,7 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
             "grid": results.grid_rows([tmp_path / "behaviour.json"]),
         }
     )
-    assert "| `vae_mnist` | torch | 95.20 | 90.10 | 19 min | target <= 88.0; 86.76" in table
+    assert "| `vae_mnist` | torch | 95.20 | 90.10 (10) | 19 min | target <= 88.0; 86.76" in table
     assert "| `cgan_mnist` | tensorflow | 512.3 | 0.400 | 0.450 | 5.10 | 80.0% | 19 min |" in table
     assert "| target (issue #14) | | <= 49.2 | >= 0.75 | >= 0.60 | >= 9.0 | cgan >= 97%, cvae >= 95% | |" in table
     assert "| `gan_grid25` | 3 | tensorflow | 13.0 ± 0.2 | 60.0% ± 20.0% | 0.700 ± 0.200 | 0.50 ± 0.20 |" in table
@@ -184,6 +184,63 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
     assert "99.37%" in table and table.count("| torch |") == 2 + 4 + 2 + 1  # VAEs, GANs, conditional, grid
     assert "| jax |" not in table
     assert "¹" not in table  # every row measured by the classifier of the table
+
+
+def test_results_redo_an_iwae_bound_measured_with_another_k(tmp_path, monkeypatch):
+    """A VAE evaluation made with k = 1000 is redone when the table asks for k = 5000 (the IWAE
+    paper's); an image GAN's evaluation has no k and is reused."""
+    import subprocess
+
+    from benchmarks import results
+
+    calls = []
+
+    def fake_aigc(*args):
+        calls.append(args)
+        out = {"negative_elbo": 91.2, "iwae_nll": 87.1, "iwae_k": int(args[args.index("--k") + 1])}
+        return subprocess.CompletedProcess(args, 0, stdout=json.dumps(out), stderr="")
+
+    monkeypatch.setattr(results, "_aigc", fake_aigc)
+    monkeypatch.setattr(results, "classifier_record", lambda: {"sha256": "c"})
+    for config, stored in (("vae_mnist", {"iwae_nll": 87.3, "iwae_k": 1000}), ("dcgan_mnist", {"fid": 20.0})):
+        run = tmp_path / f"{config}-torch"
+        final = results._final_checkpoint(config, run)
+        final.parent.mkdir(parents=True)
+        final.write_bytes(b"")
+        (run / "results-eval.json").write_text(json.dumps(stored))
+    logged = []
+    vae = results.run_one("vae_mnist", "torch", tmp_path, 100, 5000, logged.append)
+    gan = results.run_one("dcgan_mnist", "torch", tmp_path, 100, 5000, logged.append)
+    assert [c[0] for c in calls] == ["eval"] and calls[0][-2:] == ("--k", "5000")
+    assert vae["eval"]["iwae_nll"] == 87.1 and vae["eval"]["iwae_k"] == 5000 and gan["eval"] == {"fid": 20.0}
+    assert logged == [f"evaluating {tmp_path / 'vae_mnist-torch'} (its IWAE bound had k = 1000)"]
+
+
+def test_results_run_jobs_side_by_side(tmp_path, monkeypatch):
+    """`--jobs 2` runs two (config, backend) pairs at once; `--jobs 0` is a one-line usage error."""
+    import threading
+
+    from benchmarks import results
+
+    both_started = threading.Barrier(2, timeout=30)  # breaks (and fails the run) unless two run together
+
+    def fake_run_one(config, backend, runs, n, k, log):
+        both_started.wait()
+        return {"config": config, "backend": backend, "eval": {"negative_elbo": 1.0, "iwae_nll": 1.0, "iwae_k": k}}
+
+    monkeypatch.setattr(results, "run_one", fake_run_one)
+    monkeypatch.setattr(results, "classifier_record", lambda: {"sha256": "c"})
+    monkeypatch.setattr(results, "markdown", lambda r: "table")
+    out, behaviour = tmp_path / "out", tmp_path / "behaviour.json"
+    behaviour.write_text("[]")
+    argv = ["--configs", "vae_mnist", "--backends", "torch", "tensorflow", "--runs", str(tmp_path), "-o", str(out)]
+    assert results.main([*argv, "--jobs", "2", "--behaviour", str(behaviour)]) == 0
+    written = json.loads((out / "results.json").read_text())
+    pairs = [(r["config"], r["backend"]) for r in written["runs"]]
+    assert pairs == [("vae_mnist", "torch"), ("vae_mnist", "tensorflow")]
+    assert written["k"] == 5000
+    with pytest.raises(SystemExit):
+        results.main([*argv, "--jobs", "0"])
 
 
 def test_results_keep_the_rows_not_redone_with_the_classifier_that_measured_them():
