@@ -254,9 +254,13 @@ def test_results_keep_the_rows_not_redone_with_the_classifier_that_measured_them
 
     old = {"sha256": "old", "test_accuracy": 0.9937, "fid_train_test": 12.34}
     new = dict(old, sha256="new", test_accuracy=0.9934, fid_train_test=11.89)
-    previous = {"classifier": old, "runs": [row("cgan_mnist", "torch", 400.0), row("dcgan_mnist", "torch", 500.0)]}
+    previous = {
+        "classifier": old,
+        "runs": [row("cgan_mnist", "torch", 400.0), row("dcgan_mnist_full", "torch", 500.0)]
+        + [row("dcgan_mnist", "torch", 600.0)],  # a config the table no longer has: dropped
+    }
     runs, classifiers = results.merge_runs(previous, [row("cgan_mnist", "torch", 14.6, sha="new")])
-    assert [(r["config"], r["eval"]["fid"]) for r in runs] == [("dcgan_mnist", 500.0), ("cgan_mnist", 14.6)]
+    assert [(r["config"], r["eval"]["fid"]) for r in runs] == [("dcgan_mnist_full", 500.0), ("cgan_mnist", 14.6)]
     assert runs[0]["eval"]["classifier_sha256"] == "old" and classifiers == {"old": old}
     classifier = dict(new, recipe={}, precision_train_test=0.86, recall_train_test=0.85, classifier_score_test=9.7)
     table = results.markdown(
@@ -270,7 +274,7 @@ def test_results_keep_the_rows_not_redone_with_the_classifier_that_measured_them
             "grid": [],
         }
     )
-    assert "| `dcgan_mnist`¹ | torch | 500.0 |" in table and "| `cgan_mnist` | torch | 14.6 |" in table
+    assert "| `dcgan_mnist_full`¹ | torch | 500.0 |" in table and "| `cgan_mnist` | torch | 14.6 |" in table
     footnote = (
         "¹ Evaluated with an earlier classifier of the same recipe (test accuracy 99.37%, FID(train, test) = 12.34)"
     )
