@@ -207,6 +207,11 @@ class World:
         mean = total / self.size
         return dict(zip(losses, (float(v) for v in mean[:-1]))), bool(total[-1])
 
+    def barrier(self) -> None:
+        """Wait until every rank is here: a run ends on no rank before the chief's files
+        (the last checkpoint, eval.json) are written, so a next run that resumes finds them."""
+        self.agree({}, False)
+
     def close(self) -> None:
         if self.comm is not None:
             self.comm.close()

@@ -260,6 +260,7 @@ def _train(cfg: Config) -> Run:
         evaluation = _steps(cfg, model, rng, batches, held_out, at, log, governor, received)
     elapsed = time.perf_counter() - started
     evaluation = _finish(cfg, model, rng, batches, held_out, dataset, at, evaluation)
+    world.barrier()  # the chief's last checkpoint is on disk before any rank returns
     rate = (at.step - first) / elapsed if at.step > first else None
     return Run(model, cfg, out, at.step, log.last, evaluation, rate, world.chief)
 
@@ -391,6 +392,7 @@ def _steps(
                 checkpoint.save(ckpt_dir, state, tcfg.keep_checkpoints)
             at.good, at.saved = state, at.step
         if stopping:
+            distributed.current().barrier()  # every rank stops once the chief's checkpoint is written
             sig = signal.Signals(received[0] if received else signal.SIGTERM)  # another rank's signal
             raise Interrupted(sig.name, at.step, str(ckpt_dir), EXIT_CODES[sig])
     return evaluation
