@@ -102,6 +102,19 @@ def _check_options(args: argparse.Namespace) -> None:
         raise ConfigError(f"--backend {excerpt(args.backend)}: expected one of {', '.join(backends.names())}")
     if "\x00" in args.checkpoint or not args.checkpoint:
         raise ConfigError(f"checkpoint {excerpt(args.checkpoint)}: not a usable path")
+    if not 0.0 < args.keep <= 1.0:  # NaN fails too
+        raise ConfigError(f"--keep {args.keep}: expected a fraction of the draws in (0, 1] (1: keep every draw)")
+
+
+def _check_keep(keep: float, model) -> dict:
+    """`--keep` < 1 for a model that can choose its samples by D: `sample`'s keyword."""
+    if keep == 1.0:
+        return {}
+    if model.family != "gan":
+        raise ConfigError(f"--keep {keep}: only a GAN has a discriminator to choose its samples with")
+    if getattr(model, "pack", 1) > 1:
+        raise ConfigError(f"--keep {keep}: D judges packs of {model.pack} samples (model.pack), not one")
+    return {"keep": keep}
 
 
 def _check_output(text: str) -> Path:
@@ -146,7 +159,7 @@ def _sample(args: argparse.Namespace) -> int:
     labels, columns = _labels(args.labels, model, args.n)
     codes = _codes(args.codes, model, args.n)
     chosen = {name: v for name, v in (("labels", labels), ("codes", codes)) if v is not None}
-    samples = model.sample(args.n, seed=args.seed, **chosen).astype(np.float32)
+    samples = model.sample(args.n, seed=args.seed, **chosen, **_check_keep(args.keep, model)).astype(np.float32)
     if out.suffix == ".npy":
         np.save(out, samples)
     else:
@@ -170,6 +183,7 @@ def _eval(args: argparse.Namespace) -> int:
         raise ConfigError(f"--classifier-dir {excerpt(args.classifier_dir)}: contains a NUL byte")
     model = load(_checkpoint_for(args, args.n, "--n"), backend=args.backend, device=args.device, threads=args.threads)
     cfg = model.cfg
+    keep = _check_keep(args.keep, model).get("keep", 1.0)
     held_out = data.held_out(cfg.data, cfg.seed) or data.load(cfg.data, cfg.seed)
     n = args.n or cfg.train.eval_samples
     results = evaluate(
@@ -180,6 +194,7 @@ def _eval(args: argparse.Namespace) -> int:
         iwae_k=args.k if model.family == "vae" else 0,
         images=not args.no_images,
         classifier_dir=args.classifier_dir,
+        keep=keep,
     )
     print(json.dumps({"checkpoint": str(args.checkpoint), "backend": model.backend.name, **results}, indent=2))
     return 0
@@ -219,6 +234,15 @@ def _bench(args: argparse.Namespace) -> int:
             raise
         raise AigcError("aigc bench runs a clone's benchmarks/: pip install -e . in the repository") from None
     return bench(args.args[1:])  # after the "--" that main() put in
+
+
+def _add_keep(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--keep",
+        type=float,
+        default=1.0,
+        help="GANs: draw n / KEEP samples and keep the n that D scores as most real (discriminator rejection)",
+    )
 
 
 def _add_threads(p: argparse.ArgumentParser) -> None:
@@ -262,6 +286,7 @@ def parser() -> argparse.ArgumentParser:
         "--codes", default=None, help="models with InfoGAN's code (model.info_codes): 7 or 0,3,5 (default: random)"
     )
     s.add_argument("-o", "--output", required=True, help=".npy (raw float32, images NHWC) or .png")
+    _add_keep(s)
     _add_threads(s)
     s.set_defaults(func=_sample)
 
@@ -273,6 +298,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--k", type=int, default=1000, help="VAEs: importance samples per example of the IWAE NLL (0: skip)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--no-images", action="store_true", help="skip FID, precision/recall and classifier score")
+    _add_keep(e)
     e.add_argument(
         "--classifier-dir", default=None, help="default: $AIGC_CLASSIFIER_DIR, else ~/.cache/aigc/classifiers"
     )

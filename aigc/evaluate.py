@@ -23,9 +23,17 @@ from .metrics.precision_recall import precision_recall
 from .models import Model
 
 
-def image_metrics(model: Model, n_samples: int, seed: int = 0, classifier_dir: str | None = None) -> dict:
+def _kept(keep: float) -> dict:
+    """`sample`'s keyword for a fraction of draws kept (none when every draw is)."""
+    return {} if keep == 1.0 else {"keep": keep}
+
+
+def image_metrics(
+    model: Model, n_samples: int, seed: int = 0, classifier_dir: str | None = None, keep: float = 1.0
+) -> dict:
     """FID, precision, recall and classifier score of n samples against the real test split;
-    a conditional model's samples (labels 0, 1, 2, ... cycling) also get `label_accuracy`."""
+    a conditional model's samples (labels 0, 1, 2, ... cycling) also get `label_accuracy`.
+    `keep` < 1: a GAN's samples are the best of its draws by D (`GAN.select_by_d`)."""
     data_cfg = model.cfg.data
     root = getattr(data_cfg, "root", "")
     clf = classifier_store.ensure(model.backend, data_cfg.name, classifier_dir, root)
@@ -33,7 +41,7 @@ def image_metrics(model: Model, n_samples: int, seed: int = 0, classifier_dir: s
     from . import data
 
     real = clf.features_and_probabilities(data.load(reference, seed).x)[0]
-    fake, probs = clf.features_and_probabilities(model.sample(n_samples, seed=seed))
+    fake, probs = clf.features_and_probabilities(model.sample(n_samples, seed=seed, **_kept(keep)))
     score, score_std = classifier_score(probs)
     out = {
         "fid": fid(fake, real),
@@ -55,15 +63,19 @@ def evaluate(
     iwae_k: int = 0,
     images: bool = True,
     classifier_dir: str | None = None,
+    keep: float = 1.0,
 ) -> dict:
     """Every metric that applies to the model and its held-out `dataset` (see the module doc);
-    `images=False` skips the classifier-based ones."""
+    `images=False` skips the classifier-based ones; `keep` < 1 samples a GAN with
+    discriminator rejection (`GAN.select_by_d`), and the results say so (`keep`)."""
+    if keep != 1.0 and model.family != "gan":
+        raise ValueError(f"keep {keep}: only a GAN has a discriminator to choose its samples with")
     results: dict = {}
     if dataset is None:
         return results
     if model.family == "gan" and dataset.name in mixtures.MIXTURES:
         centers, std = mixtures.centers_and_std(dataset.name)
-        results.update(mode_statistics(model.sample(n_samples, seed=seed), centers, std))
+        results.update(mode_statistics(model.sample(n_samples, seed=seed, **_kept(keep)), centers, std))
     if model.family == "vae":
         labels = dataset.labels if model.conditional else None
         results["negative_elbo"] = model.negative_elbo(dataset.x, seed=seed, labels=labels)
@@ -71,5 +83,7 @@ def evaluate(
             results["iwae_nll"] = model.iwae_nll(dataset.x, k=iwae_k, seed=seed, labels=labels)
             results["iwae_k"] = iwae_k
     if images and dataset.kind == "images":
-        results.update(image_metrics(model, n_samples, seed, classifier_dir))
+        results.update(image_metrics(model, n_samples, seed, classifier_dir, keep))
+    if keep != 1.0 and results:
+        results["keep"] = keep
     return {k: float(v) if isinstance(v, (float, np.floating)) else v for k, v in results.items()}

@@ -10,7 +10,11 @@ For every MNIST config of the table and every backend it
 2. evaluates the final checkpoint: `aigc eval RUNS/<config>-<B>/checkpoint --n N --k K`,
    kept as `RUNS/<config>-<B>/results-eval.json` with the sha256 of the classifier that
    measured it (skipped when present, unless a VAE's IWAE bound was measured with another k);
-3. copies the first backend's `samples.png` to `samples/<config>.png` beside the table;
+3. for the image GANs also evaluates with discriminator rejection, `--keep F` (default 0.7:
+   of n / F draws the n that D scores highest), kept as `RUNS/<config>-<B>/results-eval-keep.json`
+   (redone when its fraction differs from `--keep`);
+4. copies the first backend's `samples.png` to `samples/<config>.png` beside the table (and
+   the GANs' 64 samples drawn with `--keep` to `samples/<config>-keep.png`);
 and reads the 2-D grid rows (mean over seeds) from `aigc parity behaviour` files
 (`--behaviour`, default `benchmarks/results/behaviour.json`). It writes `results.json` and
 `results.md` beside the benchmark's files. Rows of the configs and backends not run this
@@ -51,6 +55,7 @@ PUBLISHED = {"vae_mnist": "target <= 88.0; 86.76 (IWAE paper, k = 5000) / 89.78 
 FID_BAR_X_FLOOR = 4.0
 IMAGE_BARS = {"precision": 0.75, "recall": 0.60, "classifier_score": 9.0}
 LABEL_BARS = {"cgan_mnist": 0.97, "cvae_mnist": 0.95}
+KEEP = 0.7  # the image GANs' second row: the best 70% of their draws by D (`aigc eval --keep`)
 # PacGAN (Lin et al. 2018) Table 1, PacGAN4 on the 2-D grid: modes, high quality, reverse KL.
 GRID_REFERENCE = (24.8, 0.936, 0.04)
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -67,7 +72,7 @@ def _final_checkpoint(config: str, run: Path) -> Path:
     return run / "checkpoint" / f"step-{steps:08d}.safetensors"
 
 
-def run_one(config: str, backend: str, runs: Path, n: int, k: int, log) -> dict:
+def run_one(config: str, backend: str, runs: Path, n: int, k: int, log, keep: float = KEEP) -> dict:
     """Train (unless done) and evaluate (unless done) one config on one backend."""
     run = runs / f"{config}-{backend}"
     record = {"config": config, "backend": backend, "run": str(run)}
@@ -96,7 +101,23 @@ def run_one(config: str, backend: str, runs: Path, n: int, k: int, log) -> dict:
             measured["classifier_sha256"] = classifier_record()["sha256"]
         evaluated.write_text(json.dumps(measured, indent=2))
     record["eval"] = json.loads(evaluated.read_text())
+    if config in GAN_CONFIGS and keep < 1.0:
+        record["eval_kept"] = _evaluate_kept(run, n, keep, log)
     return record
+
+
+def _evaluate_kept(run: Path, n: int, keep: float, log) -> dict:
+    """The run's image metrics with discriminator rejection (`aigc eval --keep`), unless done
+    with this fraction."""
+    evaluated = run / "results-eval-keep.json"
+    if not evaluated.exists() or json.loads(evaluated.read_text()).get("keep") != keep:
+        log(f"evaluating {run} with --keep {keep}")
+        r = _aigc("eval", str(run / "checkpoint"), "--n", str(n), "--keep", str(keep))
+        if r.returncode != 0:
+            raise RuntimeError(f"aigc eval {run} --keep {keep} failed:\n{r.stderr[-2000:]}")
+        measured = {**json.loads(r.stdout), "classifier_sha256": classifier_record()["sha256"]}
+        evaluated.write_text(json.dumps(measured, indent=2))
+    return json.loads(evaluated.read_text())
 
 
 def merge_runs(previous: dict | None, runs: list[dict]) -> tuple[list[dict], dict]:
@@ -214,6 +235,13 @@ def markdown(results: dict) -> str:
                 f"| `{config}`{mark} | {b} | {_fmt(e['fid'], 1)} | {e['precision']:.3f} | {e['recall']:.3f} | "
                 f"{e['classifier_score']:.2f} | {'—' if acc is None else f'{acc:.1%}'} | {_minutes(r.get('train_s'))} |"
             )
+        for b in backends:  # the same runs, sampled with discriminator rejection
+            e = by.get((config, b), {}).get("eval_kept")
+            if e is not None:
+                out.append(
+                    f"| `{config}`, D keeps {e['keep']:.0%} (`--keep {e['keep']}`) | {b} | {_fmt(e['fid'], 1)} | "
+                    f"{e['precision']:.3f} | {e['recall']:.3f} | {e['classifier_score']:.2f} | — | the same run |"
+                )
     for sha, mark in marks.items():
         old = earlier[sha]
         out += [
@@ -247,6 +275,13 @@ def markdown(results: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text}: expected a fraction in (0, 1]")
+    return value
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
@@ -267,6 +302,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--k", type=int, default=5000, help="importance samples of the IWAE NLL (the IWAE paper: 5000)")
     p.add_argument("--jobs", type=_positive, default=1, help="runs at a time, one process each (default 1)")
     p.add_argument(
+        "--keep",
+        type=_fraction,
+        default=KEEP,
+        help=f"image GANs' second row: the best fraction of draws by D (default {KEEP}; 1: no second row)",
+    )
+    p.add_argument(
         "--behaviour",
         nargs="+",
         default=[str(RESULTS_DIR / "behaviour.json")],
@@ -285,13 +326,16 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.output)
     pairs = [(c, b) for c in args.configs for b in args.backends]
     with ThreadPoolExecutor(args.jobs) as pool:
-        done = [pool.submit(run_one, c, b, Path(args.runs), args.n, args.k, log) for c, b in pairs]
+        done = [pool.submit(run_one, c, b, Path(args.runs), args.n, args.k, log, args.keep) for c, b in pairs]
         runs = [d.result() for d in done]
     for c in args.configs:
         drawn = Path(args.runs) / f"{c}-{args.backends[0]}" / "samples.png"
         if drawn.exists():  # the first backend's grid beside the table
             (out / "samples").mkdir(parents=True, exist_ok=True)
             shutil.copyfile(drawn, out / "samples" / f"{c}.png")
+            if c in GAN_CONFIGS and args.keep < 1.0:
+                kept = out / "samples" / f"{c}-keep.png"
+                _aigc("sample", str(drawn.parent / "checkpoint"), "-n", "64", "--keep", str(args.keep), "-o", str(kept))
     previous = out / "results.json"
     runs, classifiers = merge_runs(json.loads(previous.read_text()) if previous.exists() else None, runs)
     classifier = classifier_record()

@@ -141,6 +141,9 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
                 else dict(gan, **({"label_accuracy": 0.8} if config == "cgan_mnist" else {}))
             )
             (run / "results-eval.json").write_text(json.dumps(e))
+            if config in results.GAN_CONFIGS:  # its second row: sampled with discriminator rejection
+                kept = dict(gan, fid=21.0, precision=0.77, keep=results.KEEP)
+                (run / "results-eval-keep.json").write_text(json.dumps(kept))
             (run / "results-train.json").write_text(json.dumps({"train_s": 1140.0}))
             runs.append(
                 results.run_one(
@@ -181,7 +184,11 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
     assert "| target (issue #14) | | <= 49.2 | >= 0.75 | >= 0.60 | >= 9.0 | cgan >= 97%, cvae >= 95% | |" in table
     assert "| `gan_grid25` | 3 | tensorflow | 13.0 ± 0.2 | 60.0% ± 20.0% | 0.700 ± 0.200 | 0.50 ± 0.20 |" in table
     assert "| PacGAN4 (PacGAN Table 1; issue #14's target) | | | 24.8 | 93.6% | 0.04 |" in table
-    assert "99.37%" in table and table.count("| torch |") == 2 + 4 + 2 + 1  # VAEs, GANs, conditional, grid
+    kept_row = (
+        "| `dcgan_mnist_full`, D keeps 70% (`--keep 0.7`) | torch | 21.0 | 0.770 | 0.450 | 5.10 | — | the same run |"
+    )
+    assert kept_row in table
+    assert "99.37%" in table and table.count("| torch |") == 2 + 4 + 4 + 2 + 1  # VAEs, GANs (twice), conditional, grid
     assert "| jax |" not in table
     assert "¹" not in table  # every row measured by the classifier of the table
 
@@ -216,6 +223,40 @@ def test_results_redo_an_iwae_bound_measured_with_another_k(tmp_path, monkeypatc
     assert logged == [f"evaluating {tmp_path / 'vae_mnist-torch'} (its IWAE bound had k = 1000)"]
 
 
+def test_results_redo_a_kept_evaluation_made_with_another_fraction(tmp_path, monkeypatch):
+    """An image GAN's `--keep` row is measured once per fraction: the stored one is reused
+    while `--keep` asks for the same fraction, redone when it asks for another; `--keep 0`
+    is a usage error."""
+    import subprocess
+
+    from benchmarks import results
+
+    calls = []
+
+    def fake_aigc(*args):
+        calls.append(args)
+        out = {"fid": 20.0, "precision": 0.8, "keep": float(args[args.index("--keep") + 1])}
+        return subprocess.CompletedProcess(args, 0, stdout=json.dumps(out), stderr="")
+
+    monkeypatch.setattr(results, "_aigc", fake_aigc)
+    monkeypatch.setattr(results, "classifier_record", lambda: {"sha256": "c"})
+    config = results.GAN_CONFIGS[0]
+    run = tmp_path / f"{config}-torch"
+    final = results._final_checkpoint(config, run)
+    final.parent.mkdir(parents=True)
+    final.write_bytes(b"")
+    (run / "results-eval.json").write_text(json.dumps({"fid": 30.0}))
+    first = results.run_one(config, "torch", tmp_path, 100, 0, print, keep=0.7)
+    again = results.run_one(config, "torch", tmp_path, 100, 0, print, keep=0.7)
+    other = results.run_one(config, "torch", tmp_path, 100, 0, print, keep=0.5)
+    assert [c[-1] for c in calls] == ["0.7", "0.5"]
+    assert first["eval_kept"]["keep"] == again["eval_kept"]["keep"] == 0.7 and other["eval_kept"]["keep"] == 0.5
+    assert first["eval_kept"]["classifier_sha256"] == "c" and first["eval"] == {"fid": 30.0}
+    assert "eval_kept" not in results.run_one(config, "torch", tmp_path, 100, 0, print, keep=1.0)
+    with pytest.raises(SystemExit):
+        results.main(["--keep", "0"])
+
+
 def test_results_run_jobs_side_by_side(tmp_path, monkeypatch):
     """`--jobs 2` runs two (config, backend) pairs at once; `--jobs 0` is a one-line usage error."""
     import threading
@@ -224,7 +265,7 @@ def test_results_run_jobs_side_by_side(tmp_path, monkeypatch):
 
     both_started = threading.Barrier(2, timeout=30)  # breaks (and fails the run) unless two run together
 
-    def fake_run_one(config, backend, runs, n, k, log):
+    def fake_run_one(config, backend, runs, n, k, log, keep):
         both_started.wait()
         return {"config": config, "backend": backend, "eval": {"negative_elbo": 1.0, "iwae_nll": 1.0, "iwae_k": k}}
 

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from .backend_list import BACKENDS, REFERENCE
@@ -78,6 +79,30 @@ def test_conditional_samples_are_the_requested_class(tmp_path):
         assert results[b]["label_accuracy"] == pytest.approx(results[REFERENCE]["label_accuracy"], abs=0.01), b
 
 
+def test_eval_with_discriminator_rejection_is_the_same_on_both_backends(gan_on_digits, tmp_path):
+    """`--keep 0.5`: the best half of 600 draws by D, the same on every backend; `aigc
+    sample --keep` draws them too."""
+    results = {
+        b: evaluate(gan_on_digits / "checkpoint", "--backend", b, "--n", "300", "--keep", "0.5") for b in BACKENDS
+    }
+    plain = evaluate(gan_on_digits / "checkpoint", "--n", "300")
+    t = results[REFERENCE]
+    assert t["keep"] == 0.5 and "keep" not in plain and t["fid"] != plain["fid"]
+    for b, other in results.items():
+        assert t["fid"] == pytest.approx(other["fid"], rel=1e-4), b
+    r = cli("sample", str(gan_on_digits / "checkpoint"), "-n", "8", "--keep", "0.5", "-o", str(tmp_path / "s.npy"))
+    assert r.returncode == 0, r.stderr
+    assert np.load(tmp_path / "s.npy").shape[0] == 8
+
+
+@pytest.mark.parametrize(
+    ("keep", "says"), [("0", "expected a fraction of the draws in (0, 1]"), ("nan", "in (0, 1]"), ("2", "in (0, 1]")]
+)
+def test_eval_keep_outside_zero_to_one_is_one_line(gan_on_digits, keep, says):
+    r = cli("eval", str(gan_on_digits / "checkpoint"), "--keep", keep)
+    assert r.returncode == 2 and says in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
 def test_eval_of_a_vae_reports_elbo_and_iwae_on_both_backends(tmp_path):
     train(tmp_path, "configs/vae_digits.yaml", "train.steps=100", "train.eval_images=false")
     results = {b: evaluate(tmp_path / "checkpoint", "--backend", b, "--k", "20", "--n", "200") for b in BACKENDS}
@@ -86,6 +111,8 @@ def test_eval_of_a_vae_reports_elbo_and_iwae_on_both_backends(tmp_path):
     for b, tf in results.items():  # each against the first installed backend
         for key in ("negative_elbo", "iwae_nll", "fid"):
             assert t[key] == pytest.approx(tf[key], rel=1e-4), (b, key)
+    r = cli("eval", str(tmp_path / "checkpoint"), "--keep", "0.5", "--k", "0")
+    assert r.returncode == 2 and "only a GAN has a discriminator" in r.stderr
 
 
 def test_eval_of_a_mixture_gan_reports_modes(tmp_path):

@@ -192,6 +192,8 @@ def test_hostile_sample_and_eval_arguments(tmp_path, capsys, monkeypatch, traine
         ["sample", ckpt, "--labels", "3", "-o", ok],
         ["sample", ckpt, "--codes", "8", "-o", ok],
         ["sample", ckpt, "--codes", "two", "-o", ok],
+        ["sample", ckpt, "--keep", "0", "-o", ok],
+        ["sample", ckpt, "--keep", "0.5", "-o", ok],  # the ring's D judges packs of 4
         ["eval", ckpt, "--n", "-1"],
         ["eval", ckpt, "--k", "-5"],
         ["eval", ckpt, "--k", str(10**9)],
@@ -201,6 +203,8 @@ def test_hostile_sample_and_eval_arguments(tmp_path, capsys, monkeypatch, traine
         ["eval", ckpt, "--backend", "mxnet"],
         ["eval", str(tmp_path / "nothing")],
         ["eval", ckpt, "--classifier-dir", "a\x00b"],
+        ["eval", ckpt, "--keep", "1.5"],
+        ["eval", ckpt, "--keep", "nan"],
     ]
     for argv in cases:
         code, err, seconds = run_main(capsys, *argv)

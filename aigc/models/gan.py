@@ -90,6 +90,15 @@ def d_outputs(cfg) -> int:
 
 
 GENERATOR_NETS = ("G", "G_label")
+SELECT_CHUNK = 1000  # draws per G and D call of `GAN.select_by_d`
+
+
+def check_keep(keep: float) -> None:
+    """`keep`, the fraction of draws that discriminator rejection keeps: in (0, 1]."""
+    if not (isinstance(keep, (int, float)) and 0.0 < keep <= 1.0):
+        raise ValueError(f"keep {keep!r}: expected a fraction of the draws in (0, 1] (1: keep every draw)")
+
+
 DISCRIMINATOR_NETS = ("D", "D_label")
 
 
@@ -317,18 +326,61 @@ class GAN(Model):
     def generate(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """G(z) in inference mode (the weight average where there is one), in the data's range;
         `z` is G's whole input (`latent`: with InfoGAN the one-hot code follows the noise)."""
+        return self.from_model_range(self.backend.numpy(self._sampler(z, labels)))
+
+    def _sampler(self, z: np.ndarray, labels: np.ndarray | None) -> Tensor:
+        """The sampling generator's output (in the model's range) for G's whole input `z`."""
         t = self.backend.tensor
         y = None if labels is None else t(np.asarray(labels, np.int64))
         suffix = "_ema" if self.ema_decay else ""
-        out = self.with_labels(f"G{suffix}", f"G_label{suffix}", t(np.asarray(z, np.float32)), y, training=False)
-        return self.from_model_range(self.backend.numpy(out))
+        return self.with_labels(f"G{suffix}", f"G_label{suffix}", t(np.asarray(z, np.float32)), y, training=False)
 
     def sample(
-        self, n: int, seed: int = 0, labels: np.ndarray | None = None, codes: np.ndarray | None = None
+        self,
+        n: int,
+        seed: int = 0,
+        labels: np.ndarray | None = None,
+        codes: np.ndarray | None = None,
+        keep: float = 1.0,
     ) -> np.ndarray:
         """n samples; the noise comes from NumPy's generator seeded with `seed`, so equal
         weights give equal samples on every backend. Conditional models take `labels`
         (default: 0, 1, 2, ... cycling over the classes); InfoGAN models take `codes`
-        (default: drawn uniformly)."""
+        (default: drawn uniformly). `keep` < 1: discriminator rejection (`select_by_d`)."""
+        check_keep(keep)
+        if keep < 1.0:
+            return self.select_by_d(n, seed, labels, codes, keep)
         z = self.latent(np.random.default_rng(seed), n, codes)
         return self.generate(z, self.sample_labels(n, labels))
+
+    def select_by_d(
+        self, n: int, seed: int, labels: np.ndarray | None, codes: np.ndarray | None, keep: float
+    ) -> np.ndarray:
+        """Discriminator rejection sampling (Azadi et al., 2019) in its top-fraction form: for
+        each group of samples that asks for one label (and code), ceil(size / keep) are drawn
+        and the `size` that D scores as most real are kept, in the order drawn. D's logit
+        estimates log p_data / p_G, so the dropped draws are those G makes too often for the
+        data: ambiguous or malformed digits. Fewer distinct draws survive, so the recall can
+        fall; `keep` = 1 is plain sampling."""
+        if self.pack > 1:
+            raise ValueError(f"keep < 1: D judges packs of {self.pack} samples (model.pack), not one")
+        rng = np.random.default_rng(seed)
+        labels = self.sample_labels(n, labels)
+        if codes is not None:
+            self.latent(np.random.default_rng(0), n, codes)  # the codes' checks
+        keys = np.stack([np.zeros(n, np.int64) if a is None else np.asarray(a, np.int64) for a in (labels, codes)], 1)
+        out = np.empty((n, *self.sample_shape), np.float32)
+        for key in np.unique(keys, axis=0):
+            where = np.flatnonzero((keys == key).all(axis=1))
+            drawn = math.ceil(len(where) / keep)
+            z = self.latent(rng, drawn, None if codes is None else np.full(drawn, key[1]))
+            y = None if labels is None else np.full(drawn, key[0])
+            x, score = [], []
+            for i in range(0, drawn, SELECT_CHUNK):
+                g = self._sampler(z[i : i + SELECT_CHUNK], None if y is None else y[i : i + SELECT_CHUNK])
+                yt = None if y is None else self.backend.tensor(y[i : i + SELECT_CHUNK])
+                score.append(self.backend.numpy(self._discriminate(g, yt, training=False))[:, 0])
+                x.append(self.backend.numpy(g))
+            best = np.sort(np.argsort(-np.concatenate(score), kind="stable")[: len(where)])
+            out[where] = self.from_model_range(np.concatenate(x)[best])
+        return out
