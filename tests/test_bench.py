@@ -193,9 +193,9 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
     assert "¹" not in table  # every row measured by the classifier of the table
 
 
-def test_results_redo_an_iwae_bound_measured_with_another_k(tmp_path, monkeypatch):
-    """A VAE evaluation made with k = 1000 is redone when the table asks for k = 5000 (the IWAE
-    paper's); an image GAN's evaluation has no k and is reused."""
+def _fake_aigc_eval(monkeypatch, measured) -> list:
+    """`benchmarks.results` with `aigc` replaced: each call (kept in the returned list)
+    prints `measured(args)` as its JSON; the classifier's sha256 is "c"."""
     import subprocess
 
     from benchmarks import results
@@ -204,11 +204,21 @@ def test_results_redo_an_iwae_bound_measured_with_another_k(tmp_path, monkeypatc
 
     def fake_aigc(*args):
         calls.append(args)
-        out = {"negative_elbo": 91.2, "iwae_nll": 87.1, "iwae_k": int(args[args.index("--k") + 1])}
-        return subprocess.CompletedProcess(args, 0, stdout=json.dumps(out), stderr="")
+        return subprocess.CompletedProcess(args, 0, stdout=json.dumps(measured(args)), stderr="")
 
     monkeypatch.setattr(results, "_aigc", fake_aigc)
     monkeypatch.setattr(results, "classifier_record", lambda: {"sha256": "c"})
+    return calls
+
+
+def test_results_redo_an_iwae_bound_measured_with_another_k(tmp_path, monkeypatch):
+    """A VAE evaluation made with k = 1000 is redone when the table asks for k = 5000 (the IWAE
+    paper's); an image GAN's evaluation has no k and is reused."""
+    from benchmarks import results
+
+    calls = _fake_aigc_eval(
+        monkeypatch, lambda args: {"negative_elbo": 91.2, "iwae_nll": 87.1, "iwae_k": int(args[args.index("--k") + 1])}
+    )
     for config, stored in (("vae_mnist", {"iwae_nll": 87.3, "iwae_k": 1000}), ("dcgan_mnist", {"fid": 20.0})):
         run = tmp_path / f"{config}-torch"
         final = results._final_checkpoint(config, run)
@@ -227,19 +237,11 @@ def test_results_redo_a_kept_evaluation_made_with_another_fraction(tmp_path, mon
     """An image GAN's `--keep` row is measured once per fraction: the stored one is reused
     while `--keep` asks for the same fraction, redone when it asks for another; `--keep 0`
     is a usage error."""
-    import subprocess
-
     from benchmarks import results
 
-    calls = []
-
-    def fake_aigc(*args):
-        calls.append(args)
-        out = {"fid": 20.0, "precision": 0.8, "keep": float(args[args.index("--keep") + 1])}
-        return subprocess.CompletedProcess(args, 0, stdout=json.dumps(out), stderr="")
-
-    monkeypatch.setattr(results, "_aigc", fake_aigc)
-    monkeypatch.setattr(results, "classifier_record", lambda: {"sha256": "c"})
+    calls = _fake_aigc_eval(
+        monkeypatch, lambda args: {"fid": 20.0, "precision": 0.8, "keep": float(args[args.index("--keep") + 1])}
+    )
     config = results.GAN_CONFIGS[0]
     run = tmp_path / f"{config}-torch"
     final = results._final_checkpoint(config, run)
