@@ -31,3 +31,26 @@ def test_vae_digits_held_out_elbo(tmp_path, backend):
     # held-out negative ELBO in nats per 8x8 image: an untrained model scores ~44 (64 * log 2),
     # the default training reaches ~23.7 on both backends
     assert run.evaluation["negative_elbo"] < 25.0, run.evaluation
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", params())
+def test_dcgan_full_recipe_draws_digits(tmp_path, backend):
+    """`configs/dcgan_mnist_full.yaml`'s recipe (InfoGAN's hidden layers, R1, EMA, the linear
+    decay) on the 8x8 digits for 1,000 steps, 2,000 samples on aigc's digits classifier
+    (floor FID(train, test) 7.4). Measured single-threaded: FID 13.5 / 10.3 / 12.8, precision
+    0.867 / 0.870 / 0.862, recall 0.636 / 0.660 / 0.670 on torch / TensorFlow / JAX, 35-50 s of
+    CPU. `configs/dcgan_mnist.yaml` (the recipe before them, EMA off) collapses in the same
+    1,000 steps: FID 810, precision and recall 0 (torch)."""
+    run = aigc.train(
+        "configs/dcgan_mnist_full.yaml",
+        backend=backend,
+        out=str(tmp_path),
+        data__name="digits",
+        train__steps=1000,
+        train__eval_images=True,
+        train__eval_samples=2000,
+        train__progress=False,
+    )
+    e = run.evaluation
+    assert e["fid"] <= 30.0 and e["precision"] >= 0.75 and e["recall"] >= 0.5, e
