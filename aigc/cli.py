@@ -102,19 +102,19 @@ def _check_options(args: argparse.Namespace) -> None:
         raise ConfigError(f"--backend {excerpt(args.backend)}: expected one of {', '.join(backends.names())}")
     if "\x00" in args.checkpoint or not args.checkpoint:
         raise ConfigError(f"checkpoint {excerpt(args.checkpoint)}: not a usable path")
-    if not 0.0 < args.keep <= 1.0:  # NaN fails too
-        raise ConfigError(f"--keep {args.keep}: expected a fraction of the draws in (0, 1] (1: keep every draw)")
+    _check_keep(args.keep)
 
 
-def _check_keep(keep: float, model) -> dict:
-    """`--keep` < 1 for a model that can choose its samples by D: `sample`'s keyword."""
-    if keep == 1.0:
-        return {}
-    if model.family != "gan":
-        raise ConfigError(f"--keep {keep}: only a GAN has a discriminator to choose its samples with")
-    if getattr(model, "pack", 1) > 1:
-        raise ConfigError(f"--keep {keep}: D judges packs of {model.pack} samples (model.pack), not one")
-    return {"keep": keep}
+def _check_keep(keep: float, model=None) -> dict:
+    """`--keep` (`models.gan.check_keep`: the range, and with the model, whether its D can
+    choose), as `sample`'s keyword: none when every draw is kept."""
+    from .models.gan import check_keep
+
+    try:
+        check_keep(keep, model)
+    except ValueError as exc:
+        raise ConfigError(f"--{exc}") from None
+    return {} if keep == 1.0 else {"keep": keep}
 
 
 def _check_output(text: str) -> Path:

@@ -21,6 +21,7 @@ from .metrics.fid import fid
 from .metrics.modes import mode_statistics
 from .metrics.precision_recall import precision_recall
 from .models import Model
+from .models.gan import check_keep
 
 
 def _kept(keep: float) -> dict:
@@ -68,8 +69,7 @@ def evaluate(
     """Every metric that applies to the model and its held-out `dataset` (see the module doc);
     `images=False` skips the classifier-based ones; `keep` < 1 samples a GAN with
     discriminator rejection (`GAN.select_by_d`), and the results say so (`keep`)."""
-    if keep != 1.0 and model.family != "gan":
-        raise ValueError(f"keep {keep}: only a GAN has a discriminator to choose its samples with")
+    check_keep(keep, model)
     results: dict = {}
     if dataset is None:
         return results

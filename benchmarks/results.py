@@ -85,39 +85,41 @@ def run_one(config: str, backend: str, runs: Path, n: int, k: int, log, keep: fl
         if r.returncode != 0:
             raise RuntimeError(f"aigc train {config} backend={backend} failed:\n{r.stderr[-2000:]}")
         (run / "results-train.json").write_text(json.dumps({"train_s": time.perf_counter() - start}))
-    trained = run / "results-train.json"
-    if trained.exists():
-        record["train_s"] = json.loads(trained.read_text())["train_s"]
-    evaluated = run / "results-eval.json"
+    trained = _stored(run / "results-train.json")
+    if trained:
+        record["train_s"] = trained["train_s"]
     iwae = k if config in VAE_CONFIGS else 0  # the table has the IWAE bound of the unconditional VAEs
-    measured_k = json.loads(evaluated.read_text()).get("iwae_k") if evaluated.exists() else None
-    if not evaluated.exists() or (iwae and measured_k != iwae):
-        log(f"evaluating {run}" + (f" (its IWAE bound had k = {measured_k})" if evaluated.exists() else ""))
-        r = _aigc("eval", str(run / "checkpoint"), "--n", str(n), "--k", str(iwae))
-        if r.returncode != 0:
-            raise RuntimeError(f"aigc eval {run} failed:\n{r.stderr[-2000:]}")
-        measured = json.loads(r.stdout)
-        if any(key in measured for key in ("fid", "classifier_score")):
-            measured["classifier_sha256"] = classifier_record()["sha256"]
-        evaluated.write_text(json.dumps(measured, indent=2))
-    record["eval"] = json.loads(evaluated.read_text())
-    if config in GAN_CONFIGS and keep < 1.0:
-        record["eval_kept"] = _evaluate_kept(run, n, keep, log)
+    stored = _stored(run / "results-eval.json")
+    if stored is None or (iwae and stored.get("iwae_k") != iwae):
+        note = f" (its IWAE bound had k = {stored.get('iwae_k')})" if stored else ""
+        stored = _measure(run, "results-eval.json", ["--n", str(n), "--k", str(iwae)], log, note)
+    record["eval"] = stored
+    if config in GAN_CONFIGS and keep < 1.0:  # the second row: discriminator rejection
+        kept = _stored(run / "results-eval-keep.json")
+        if kept is None or kept.get("keep") != keep:
+            kept = _measure(
+                run, "results-eval-keep.json", ["--n", str(n), "--keep", str(keep)], log, f" with --keep {keep}"
+            )
+        record["eval_kept"] = kept
     return record
 
 
-def _evaluate_kept(run: Path, n: int, keep: float, log) -> dict:
-    """The run's image metrics with discriminator rejection (`aigc eval --keep`), unless done
-    with this fraction."""
-    evaluated = run / "results-eval-keep.json"
-    if not evaluated.exists() or json.loads(evaluated.read_text()).get("keep") != keep:
-        log(f"evaluating {run} with --keep {keep}")
-        r = _aigc("eval", str(run / "checkpoint"), "--n", str(n), "--keep", str(keep))
-        if r.returncode != 0:
-            raise RuntimeError(f"aigc eval {run} --keep {keep} failed:\n{r.stderr[-2000:]}")
-        measured = {**json.loads(r.stdout), "classifier_sha256": classifier_record()["sha256"]}
-        evaluated.write_text(json.dumps(measured, indent=2))
-    return json.loads(evaluated.read_text())
+def _stored(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _measure(run: Path, name: str, options: list[str], log, note: str) -> dict:
+    """`aigc eval RUN/checkpoint OPTIONS`, kept as RUN/name with the sha256 of the classifier
+    where it measured images."""
+    log(f"evaluating {run}{note}")
+    r = _aigc("eval", str(run / "checkpoint"), *options)
+    if r.returncode != 0:
+        raise RuntimeError(f"aigc eval {run} {' '.join(options)} failed:\n{r.stderr[-2000:]}")
+    measured = json.loads(r.stdout)
+    if any(key in measured for key in ("fid", "classifier_score")):
+        measured["classifier_sha256"] = classifier_record()["sha256"]
+    (run / name).write_text(json.dumps(measured, indent=2))
+    return measured
 
 
 def merge_runs(previous: dict | None, runs: list[dict]) -> tuple[list[dict], dict]:

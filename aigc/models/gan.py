@@ -90,16 +90,21 @@ def d_outputs(cfg) -> int:
 
 
 GENERATOR_NETS = ("G", "G_label")
+DISCRIMINATOR_NETS = ("D", "D_label")
 SELECT_CHUNK = 1000  # draws per G and D call of `GAN.select_by_d`
 
 
-def check_keep(keep: float) -> None:
-    """`keep`, the fraction of draws that discriminator rejection keeps: in (0, 1]."""
+def check_keep(keep: float, model: Model | None = None) -> None:
+    """`keep`, the fraction of draws that discriminator rejection keeps: in (0, 1]; below 1,
+    only for a `model` whose D judges one sample at a time (a GAN without packing)."""
     if not (isinstance(keep, (int, float)) and 0.0 < keep <= 1.0):
         raise ValueError(f"keep {keep!r}: expected a fraction of the draws in (0, 1] (1: keep every draw)")
-
-
-DISCRIMINATOR_NETS = ("D", "D_label")
+    if model is None or keep == 1.0:
+        return
+    if model.family != "gan":
+        raise ValueError(f"keep {keep}: only a GAN has a discriminator to choose its samples with")
+    if model.pack > 1:
+        raise ValueError(f"keep {keep}: D judges packs of {model.pack} samples (model.pack), not one")
 
 
 def pack_samples(backend: Backend, x: Tensor, size: int) -> Tensor:
@@ -180,14 +185,23 @@ class GAN(Model):
         """G's input for n samples: standard normal noise z, then with `info_codes` the one-hot
         InfoGAN code (`codes`, or drawn uniformly from `rng` after z)."""
         z = rng.standard_normal((n, self.latent_dim), dtype=np.float32)
+        codes = self.check_codes(n, codes)
         if not self.info_codes:
-            if codes is not None:
-                raise ValueError(f"{self.cfg.model.name} has no latent code (model.info_codes is 0): it takes no codes")
             return z
-        codes = rng.integers(0, self.info_codes, n) if codes is None else np.asarray(codes)
+        codes = rng.integers(0, self.info_codes, n) if codes is None else codes
+        return np.concatenate([z, np.eye(self.info_codes, dtype=np.float32)[codes]], axis=1)
+
+    def check_codes(self, n: int, codes: np.ndarray | None) -> np.ndarray | None:
+        """`codes` for n samples as an array (None: to be drawn), if the model has InfoGAN's
+        code and they are n of its values."""
+        if codes is None:
+            return None
+        if not self.info_codes:
+            raise ValueError(f"{self.cfg.model.name} has no latent code (model.info_codes is 0): it takes no codes")
+        codes = np.asarray(codes)
         if codes.shape != (n,) or codes.dtype.kind not in "iu" or codes.min() < 0 or codes.max() >= self.info_codes:
             raise ValueError(f"codes: {n} integers in [0, {self.info_codes}) expected")
-        return np.concatenate([z, np.eye(self.info_codes, dtype=np.float32)[codes]], axis=1)
+        return codes
 
     def random_inputs(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         inputs = {"z": self.latent(rng, n)}
@@ -346,9 +360,8 @@ class GAN(Model):
         """n samples; the noise comes from NumPy's generator seeded with `seed`, so equal
         weights give equal samples on every backend. Conditional models take `labels`
         (default: 0, 1, 2, ... cycling over the classes); InfoGAN models take `codes`
-        (default: drawn uniformly). `keep` < 1: discriminator rejection (`select_by_d`)."""
-        check_keep(keep)
-        if keep < 1.0:
+        (default: drawn uniformly). `keep` other than 1: discriminator rejection (`select_by_d`)."""
+        if keep != 1.0:
             return self.select_by_d(n, seed, labels, codes, keep)
         z = self.latent(np.random.default_rng(seed), n, codes)
         return self.generate(z, self.sample_labels(n, labels))
@@ -362,12 +375,9 @@ class GAN(Model):
         estimates log p_data / p_G, so the dropped draws are those G makes too often for the
         data: ambiguous or malformed digits. Fewer distinct draws survive, so the recall can
         fall; `keep` = 1 is plain sampling."""
-        if self.pack > 1:
-            raise ValueError(f"keep < 1: D judges packs of {self.pack} samples (model.pack), not one")
+        check_keep(keep, self)
         rng = np.random.default_rng(seed)
-        labels = self.sample_labels(n, labels)
-        if codes is not None:
-            self.latent(np.random.default_rng(0), n, codes)  # the codes' checks
+        labels, codes = self.sample_labels(n, labels), self.check_codes(n, codes)
         keys = np.stack([np.zeros(n, np.int64) if a is None else np.asarray(a, np.int64) for a in (labels, codes)], 1)
         out = np.empty((n, *self.sample_shape), np.float32)
         for key in np.unique(keys, axis=0):
