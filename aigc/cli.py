@@ -102,19 +102,22 @@ def _check_options(args: argparse.Namespace) -> None:
         raise ConfigError(f"--backend {excerpt(args.backend)}: expected one of {', '.join(backends.names())}")
     if "\x00" in args.checkpoint or not args.checkpoint:
         raise ConfigError(f"checkpoint {excerpt(args.checkpoint)}: not a usable path")
-    _check_keep(args.keep)
+    _sampling(args)
 
 
-def _check_keep(keep: float, model=None) -> dict:
-    """`--keep` (`models.gan.check_keep`: the range, and with the model, whether its D can
-    choose), as `sample`'s keyword: none when every draw is kept."""
-    from .models.gan import check_keep
+def _sampling(args: argparse.Namespace, model=None) -> dict:
+    """`--keep` and `--truncation` (`models.gan.check_keep` / `check_truncation`: the range,
+    and with the model, whether it can use them), as `sample`'s keywords: none for the plain
+    sampler."""
+    from .evaluate import sampling
+    from .models.gan import check_keep, check_truncation
 
     try:
-        check_keep(keep, model)
+        check_keep(args.keep, model)
+        check_truncation(args.truncation, model)
     except ValueError as exc:
         raise ConfigError(f"--{exc}") from None
-    return {} if keep == 1.0 else {"keep": keep}
+    return sampling(args.keep, args.truncation)
 
 
 def _check_output(text: str) -> Path:
@@ -159,7 +162,7 @@ def _sample(args: argparse.Namespace) -> int:
     labels, columns = _labels(args.labels, model, args.n)
     codes = _codes(args.codes, model, args.n)
     chosen = {name: v for name, v in (("labels", labels), ("codes", codes)) if v is not None}
-    samples = model.sample(args.n, seed=args.seed, **chosen, **_check_keep(args.keep, model)).astype(np.float32)
+    samples = model.sample(args.n, seed=args.seed, **chosen, **_sampling(args, model)).astype(np.float32)
     if out.suffix == ".npy":
         np.save(out, samples)
     else:
@@ -183,7 +186,7 @@ def _eval(args: argparse.Namespace) -> int:
         raise ConfigError(f"--classifier-dir {excerpt(args.classifier_dir)}: contains a NUL byte")
     model = load(_checkpoint_for(args, args.n, "--n"), backend=args.backend, device=args.device, threads=args.threads)
     cfg = model.cfg
-    keep = _check_keep(args.keep, model).get("keep", 1.0)
+    chosen = _sampling(args, model)
     held_out = data.held_out(cfg.data, cfg.seed) or data.load(cfg.data, cfg.seed)
     n = args.n or cfg.train.eval_samples
     results = evaluate(
@@ -194,7 +197,7 @@ def _eval(args: argparse.Namespace) -> int:
         iwae_k=args.k if model.family == "vae" else 0,
         images=not args.no_images,
         classifier_dir=args.classifier_dir,
-        keep=keep,
+        **chosen,
     )
     print(json.dumps({"checkpoint": str(args.checkpoint), "backend": model.backend.name, **results}, indent=2))
     return 0
@@ -236,12 +239,19 @@ def _bench(args: argparse.Namespace) -> int:
     return bench(args.args[1:])  # after the "--" that main() put in
 
 
-def _add_keep(p: argparse.ArgumentParser) -> None:
+def _add_sampling(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--keep",
         type=float,
         default=1.0,
         help="GANs: draw n / KEEP samples and keep the n that D scores as most real (discriminator rejection)",
+    )
+    p.add_argument(
+        "--truncation",
+        type=float,
+        default=None,
+        metavar="T",
+        help="GANs: draw every entry of the noise z within [-T, T] (the truncation trick; default: plain N(0, I))",
     )
 
 
@@ -286,7 +296,7 @@ def parser() -> argparse.ArgumentParser:
         "--codes", default=None, help="models with InfoGAN's code (model.info_codes): 7 or 0,3,5 (default: random)"
     )
     s.add_argument("-o", "--output", required=True, help=".npy (raw float32, images NHWC) or .png")
-    _add_keep(s)
+    _add_sampling(s)
     _add_threads(s)
     s.set_defaults(func=_sample)
 
@@ -298,7 +308,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--k", type=int, default=1000, help="VAEs: importance samples per example of the IWAE NLL (0: skip)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--no-images", action="store_true", help="skip FID, precision/recall and classifier score")
-    _add_keep(e)
+    _add_sampling(e)
     e.add_argument(
         "--classifier-dir", default=None, help="default: $AIGC_CLASSIFIER_DIR, else ~/.cache/aigc/classifiers"
     )

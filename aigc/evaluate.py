@@ -21,20 +21,27 @@ from .metrics.fid import fid
 from .metrics.modes import mode_statistics
 from .metrics.precision_recall import precision_recall
 from .models import Model
-from .models.gan import check_keep
+from .models.gan import check_keep, check_truncation
 
 
-def _kept(keep: float) -> dict:
-    """`sample`'s keyword for a fraction of draws kept (none when every draw is)."""
-    return {} if keep == 1.0 else {"keep": keep}
+def sampling(keep: float = 1.0, truncation: float | None = None) -> dict:
+    """`sample`'s keywords for a fraction of draws kept and a bound on |z| (none for the
+    plain sampler: every draw kept, z untruncated); also what the results record."""
+    return {**({} if keep == 1.0 else {"keep": keep}), **({} if truncation is None else {"truncation": truncation})}
 
 
 def image_metrics(
-    model: Model, n_samples: int, seed: int = 0, classifier_dir: str | None = None, keep: float = 1.0
+    model: Model,
+    n_samples: int,
+    seed: int = 0,
+    classifier_dir: str | None = None,
+    keep: float = 1.0,
+    truncation: float | None = None,
 ) -> dict:
     """FID, precision, recall and classifier score of n samples against the real test split;
     a conditional model's samples (labels 0, 1, 2, ... cycling) also get `label_accuracy`.
-    `keep` < 1: a GAN's samples are the best of its draws by D (`GAN.select_by_d`)."""
+    `keep` < 1: a GAN's samples are the best of its draws by D (`GAN.select_by_d`);
+    `truncation` t: its noise is drawn within [-t, t] (`GAN.latent`)."""
     data_cfg = model.cfg.data
     root = getattr(data_cfg, "root", "")
     clf = classifier_store.ensure(model.backend, data_cfg.name, classifier_dir, root)
@@ -42,7 +49,7 @@ def image_metrics(
     from . import data
 
     real = clf.features_and_probabilities(data.load(reference, seed).x)[0]
-    fake, probs = clf.features_and_probabilities(model.sample(n_samples, seed=seed, **_kept(keep)))
+    fake, probs = clf.features_and_probabilities(model.sample(n_samples, seed=seed, **sampling(keep, truncation)))
     score, score_std = classifier_score(probs)
     out = {
         "fid": fid(fake, real),
@@ -65,17 +72,20 @@ def evaluate(
     images: bool = True,
     classifier_dir: str | None = None,
     keep: float = 1.0,
+    truncation: float | None = None,
 ) -> dict:
     """Every metric that applies to the model and its held-out `dataset` (see the module doc);
     `images=False` skips the classifier-based ones; `keep` < 1 samples a GAN with
-    discriminator rejection (`GAN.select_by_d`), and the results say so (`keep`)."""
+    discriminator rejection (`GAN.select_by_d`), `truncation` with its noise truncated
+    (`GAN.latent`), and the results say so (`keep`, `truncation`)."""
     check_keep(keep, model)
+    check_truncation(truncation, model)
     results: dict = {}
     if dataset is None:
         return results
     if model.family == "gan" and dataset.name in mixtures.MIXTURES:
         centers, std = mixtures.centers_and_std(dataset.name)
-        results.update(mode_statistics(model.sample(n_samples, seed=seed, **_kept(keep)), centers, std))
+        results.update(mode_statistics(model.sample(n_samples, seed=seed, **sampling(keep, truncation)), centers, std))
     if model.family == "vae":
         labels = dataset.labels if model.conditional else None
         results["negative_elbo"] = model.negative_elbo(dataset.x, seed=seed, labels=labels)
@@ -83,7 +93,7 @@ def evaluate(
             results["iwae_nll"] = model.iwae_nll(dataset.x, k=iwae_k, seed=seed, labels=labels)
             results["iwae_k"] = iwae_k
     if images and dataset.kind == "images":
-        results.update(image_metrics(model, n_samples, seed, classifier_dir, keep))
-    if keep != 1.0 and results:
-        results["keep"] = keep
+        results.update(image_metrics(model, n_samples, seed, classifier_dir, keep, truncation))
+    if results:
+        results.update(sampling(keep, truncation))
     return {k: float(v) if isinstance(v, (float, np.floating)) else v for k, v in results.items()}

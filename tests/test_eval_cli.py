@@ -95,11 +95,36 @@ def test_eval_with_discriminator_rejection_is_the_same_on_both_backends(gan_on_d
     assert np.load(tmp_path / "s.npy").shape[0] == 8
 
 
+def test_eval_with_truncated_noise_is_the_same_on_both_backends(gan_on_digits, tmp_path):
+    """`--truncation 1`: z's entries drawn within [-1, 1], the same on every backend, and with
+    `--keep` on top; the results say both."""
+    ckpt = gan_on_digits / "checkpoint"
+    results = {b: evaluate(ckpt, "--backend", b, "--n", "300", "--truncation", "1") for b in BACKENDS}
+    plain = evaluate(ckpt, "--n", "300")
+    t = results[REFERENCE]
+    assert t["truncation"] == 1.0 and "truncation" not in plain and t["fid"] != plain["fid"]
+    for b, other in results.items():
+        assert t["fid"] == pytest.approx(other["fid"], rel=1e-4), b
+    both = evaluate(ckpt, "--n", "300", "--truncation", "1", "--keep", "0.5")
+    assert both["truncation"] == 1.0 and both["keep"] == 0.5 and both["fid"] != t["fid"]
+    r = cli("sample", str(ckpt), "-n", "8", "--truncation", "0.5", "-o", str(tmp_path / "s.npy"))
+    assert r.returncode == 0, r.stderr
+    assert np.load(tmp_path / "s.npy").shape[0] == 8
+
+
 @pytest.mark.parametrize(
-    ("keep", "says"), [("0", "expected a fraction of the draws in (0, 1]"), ("nan", "in (0, 1]"), ("2", "in (0, 1]")]
+    ("option", "says"),
+    [
+        (("--keep", "0"), "expected a fraction of the draws in (0, 1]"),
+        (("--keep", "nan"), "in (0, 1]"),
+        (("--keep", "2"), "in (0, 1]"),
+        (("--truncation", "0"), "expected a bound on |z| of at least 0.05"),
+        (("--truncation", "inf"), "at least 0.05"),
+        (("--truncation", "nan"), "at least 0.05"),
+    ],
 )
-def test_eval_keep_outside_zero_to_one_is_one_line(gan_on_digits, keep, says):
-    r = cli("eval", str(gan_on_digits / "checkpoint"), "--keep", keep)
+def test_eval_sampling_options_out_of_range_are_one_line(gan_on_digits, option, says):
+    r = cli("eval", str(gan_on_digits / "checkpoint"), *option)
     assert r.returncode == 2 and says in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
@@ -113,6 +138,8 @@ def test_eval_of_a_vae_reports_elbo_and_iwae_on_both_backends(tmp_path):
             assert t[key] == pytest.approx(tf[key], rel=1e-4), (b, key)
     r = cli("eval", str(tmp_path / "checkpoint"), "--keep", "0.5", "--k", "0")
     assert r.returncode == 2 and "only a GAN has a discriminator" in r.stderr
+    r = cli("eval", str(tmp_path / "checkpoint"), "--truncation", "1", "--k", "0")
+    assert r.returncode == 2 and "only a GAN's samples come from noise" in r.stderr
 
 
 def test_eval_of_a_mixture_gan_reports_modes(tmp_path):

@@ -92,6 +92,7 @@ def d_outputs(cfg) -> int:
 GENERATOR_NETS = ("G", "G_label")
 DISCRIMINATOR_NETS = ("D", "D_label")
 SELECT_CHUNK = 1000  # draws per G and D call of `GAN.select_by_d`
+TRUNCATION_MIN = 0.05  # the smallest bound on |z|: below it the redrawing would rarely end
 
 
 def check_keep(keep: float, model: Model | None = None) -> None:
@@ -105,6 +106,19 @@ def check_keep(keep: float, model: Model | None = None) -> None:
         raise ValueError(f"keep {keep}: only a GAN has a discriminator to choose its samples with")
     if model.pack > 1:
         raise ValueError(f"keep {keep}: D judges packs of {model.pack} samples (model.pack), not one")
+
+
+def check_truncation(truncation: float | None, model: Model | None = None) -> None:
+    """`truncation`, the truncation trick's bound on |z| (Brock et al., 2019): None (plain
+    N(0, I) noise) or a finite number >= TRUNCATION_MIN; with the model, only for a GAN."""
+    if truncation is None:
+        return
+    if not (isinstance(truncation, (int, float)) and math.isfinite(truncation) and truncation >= TRUNCATION_MIN):
+        raise ValueError(
+            f"truncation {truncation!r}: expected a bound on |z| of at least {TRUNCATION_MIN} (omit it for plain noise)"
+        )
+    if model is not None and model.family != "gan":
+        raise ValueError(f"truncation {truncation}: only a GAN's samples come from noise it can truncate")
 
 
 def pack_samples(backend: Backend, x: Tensor, size: int) -> Tensor:
@@ -181,10 +195,18 @@ class GAN(Model):
         generator; each call gets its own dropout keep-masks."""
         return self.n_critic * self.d_calls_per_update + 1
 
-    def latent(self, rng: np.random.Generator, n: int, codes: np.ndarray | None = None) -> np.ndarray:
+    def latent(
+        self, rng: np.random.Generator, n: int, codes: np.ndarray | None = None, truncation: float | None = None
+    ) -> np.ndarray:
         """G's input for n samples: standard normal noise z, then with `info_codes` the one-hot
-        InfoGAN code (`codes`, or drawn uniformly from `rng` after z)."""
+        InfoGAN code (`codes`, or drawn uniformly from `rng` after z). `truncation` t: the
+        truncation trick, every entry of z outside [-t, t] drawn again until it falls inside."""
         z = rng.standard_normal((n, self.latent_dim), dtype=np.float32)
+        if truncation is not None:
+            outside = np.abs(z) > truncation
+            while outside.any():
+                z[outside] = rng.standard_normal(int(outside.sum()), dtype=np.float32)
+                outside = np.abs(z) > truncation
         codes = self.check_codes(n, codes)
         if not self.info_codes:
             return z
@@ -356,18 +378,27 @@ class GAN(Model):
         labels: np.ndarray | None = None,
         codes: np.ndarray | None = None,
         keep: float = 1.0,
+        truncation: float | None = None,
     ) -> np.ndarray:
         """n samples; the noise comes from NumPy's generator seeded with `seed`, so equal
         weights give equal samples on every backend. Conditional models take `labels`
         (default: 0, 1, 2, ... cycling over the classes); InfoGAN models take `codes`
-        (default: drawn uniformly). `keep` other than 1: discriminator rejection (`select_by_d`)."""
+        (default: drawn uniformly). `keep` other than 1: discriminator rejection (`select_by_d`);
+        `truncation` t: z's entries drawn within [-t, t] (the truncation trick, `latent`)."""
+        check_truncation(truncation, self)
         if keep != 1.0:
-            return self.select_by_d(n, seed, labels, codes, keep)
-        z = self.latent(np.random.default_rng(seed), n, codes)
+            return self.select_by_d(n, seed, labels, codes, keep, truncation)
+        z = self.latent(np.random.default_rng(seed), n, codes, truncation)
         return self.generate(z, self.sample_labels(n, labels))
 
     def select_by_d(
-        self, n: int, seed: int, labels: np.ndarray | None, codes: np.ndarray | None, keep: float
+        self,
+        n: int,
+        seed: int,
+        labels: np.ndarray | None,
+        codes: np.ndarray | None,
+        keep: float,
+        truncation: float | None = None,
     ) -> np.ndarray:
         """Discriminator rejection sampling (Azadi et al., 2019) in its top-fraction form: for
         each group of samples that asks for one label (and code), ceil(size / keep) are drawn
@@ -383,7 +414,7 @@ class GAN(Model):
         for key in np.unique(keys, axis=0):
             where = np.flatnonzero((keys == key).all(axis=1))
             drawn = math.ceil(len(where) / keep)
-            z = self.latent(rng, drawn, None if codes is None else np.full(drawn, key[1]))
+            z = self.latent(rng, drawn, None if codes is None else np.full(drawn, key[1]), truncation)
             y = None if labels is None else np.full(drawn, key[0])
             x, score = [], []
             for i in range(0, drawn, SELECT_CHUNK):
