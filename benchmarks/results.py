@@ -72,10 +72,67 @@ def _final_checkpoint(config: str, run: Path) -> Path:
     return run / "checkpoint" / f"step-{steps:08d}.safetensors"
 
 
+# Config keys that do not change what a run trains: where it writes, how it logs, checkpoints,
+# reports and threads, where the data set is read from.
+NOT_RECIPE = {"out", "resume", "device", "data.root", "data.url"} | {
+    f"train.{key}"
+    for key in (
+        "progress",
+        "threads",
+        "log_every",
+        "checkpoint_every",
+        "keep_checkpoints",
+        "compile",
+        "on_nonfinite",
+        "eval_samples",
+        "eval_every",
+        "eval_iwae_k",
+        "eval_images",
+    )
+}
+
+
+def _flat(tree: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in tree.items():
+        out.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return out
+
+
+def recipe_changes(config: str, backend: str, run: Path) -> list[str]:
+    """How the run's own `config.yaml` differs from `configs/<config>.yaml` on `backend` in
+    what it trains ("model.d_lr: 0.0 -> 0.002"); empty when the run has no config.yaml."""
+    from aigc import config as aigc_config
+
+    if not (run / "config.yaml").exists():
+        return []
+    wanted = _flat(aigc_config.load(str(CONFIGS_DIR / f"{config}.yaml"), backend=backend).to_dict())
+    trained = _flat(aigc_config.load(str(run / "config.yaml")).to_dict())
+    return [
+        f"{key}: {trained.get(key)!r} -> {wanted.get(key)!r}"
+        for key in sorted(set(wanted) | set(trained))
+        if key not in NOT_RECIPE and trained.get(key) != wanted.get(key)
+    ]
+
+
+def stale_run(config: str, run: Path, changes: list[str]) -> str:
+    """The refusal of a run that trained another recipe than the config (`recipe_changes`)."""
+    more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
+    return (
+        f"{run} trained another recipe than configs/{config}.yaml ({'; '.join(changes[:3])}{more}): "
+        "move it away to train the config again"
+    )
+
+
 def run_one(config: str, backend: str, runs: Path, n: int, k: int, log, keep: float = KEEP) -> dict:
-    """Train (unless done) and evaluate (unless done) one config on one backend."""
+    """Train (unless done) and evaluate (unless done) one config on one backend. A run there
+    that trained another recipe (the config changed since) is refused, never reused or
+    overwritten: move it away to train the config again."""
     run = runs / f"{config}-{backend}"
     record = {"config": config, "backend": backend, "run": str(run)}
+    changes = recipe_changes(config, backend, run)
+    if changes:
+        raise RuntimeError(stale_run(config, run, changes))
     if not _final_checkpoint(config, run).exists():
         log(f"training {config} on {backend} -> {run}")
         start = time.perf_counter()
@@ -327,6 +384,11 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(args.output)
     pairs = [(c, b) for c in args.configs for b in args.backends]
+    stale = [(c, b, changes) for c, b in pairs if (changes := recipe_changes(c, b, Path(args.runs) / f"{c}-{b}"))]
+    for c, b, changes in stale:  # refused before anything trains, not hours into the run
+        print(f"results: error: {stale_run(c, Path(args.runs) / f'{c}-{b}', changes)}", file=sys.stderr)
+    if stale:
+        return 2
     with ThreadPoolExecutor(args.jobs) as pool:
         done = [pool.submit(run_one, c, b, Path(args.runs), args.n, args.k, log, args.keep) for c, b in pairs]
         runs = [d.result() for d in done]

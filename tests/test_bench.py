@@ -343,3 +343,33 @@ def test_scaling_table_reports_efficiency_and_communication_share():
     table = scaling_table({"machine": {"cpu": "cpu", "cores": 2}, "steps": 10, "rows": rows})
     assert "| dcgan_mnist | torch | 64 | 80 | 128 | 0.80 | 20% |" in table
     assert "| x | tensorflow | 8 | WorkerFailed: rank 1 |" in table
+
+
+def test_results_refuse_a_run_that_trained_another_recipe(tmp_path, monkeypatch, capsys):
+    """A run whose own config.yaml trained another recipe than the config file (the config
+    changed since) is refused before anything trains, never reused or overwritten; a run of
+    the same recipe with other threads, logging or checkpoints is reused."""
+    from aigc import config as aigc_config
+    from benchmarks import CONFIGS_DIR, results
+
+    calls = _fake_aigc_eval(monkeypatch, lambda args: {"fid": 20.0, "precision": 0.8, "keep": 0.7})
+    config = results.GAN_CONFIGS[0]
+    run = tmp_path / f"{config}-torch"
+    final = results._final_checkpoint(config, run)
+    final.parent.mkdir(parents=True)
+    final.write_bytes(b"")
+    same = aigc_config.load(str(CONFIGS_DIR / f"{config}.yaml"), ["train.threads=1", "train.checkpoint_every=7"])
+    (run / "config.yaml").write_text(aigc_config.dump(same))
+    assert results.recipe_changes(config, "torch", run) == []
+    assert results.run_one(config, "torch", tmp_path, 100, 0, print)["eval"]["fid"] == 20.0
+    other = aigc_config.load(str(CONFIGS_DIR / f"{config}.yaml"), ["optim.lr=0.5", "seed=3"])
+    (run / "config.yaml").write_text(aigc_config.dump(other))
+    changes = results.recipe_changes(config, "torch", run)
+    assert changes == [f"optim.lr: 0.5 -> {same.optim.lr!r}", "seed: 3 -> 0"]
+    assert results.recipe_changes(config, "tensorflow", run)[0] == "backend: 'torch' -> 'tensorflow'"
+    with pytest.raises(RuntimeError, match="trained another recipe"):
+        results.run_one(config, "torch", tmp_path, 100, 0, print)
+    assert results.main(["--runs", str(tmp_path), "--configs", config, "--backends", "torch"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"results: error: {results.stale_run(config, run, changes)}"] and "optim.lr: 0.5" in err[0]
+    assert len(calls) == 2 and final.exists()  # the first run's two evaluations; nothing trained
