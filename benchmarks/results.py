@@ -72,47 +72,22 @@ def _final_checkpoint(config: str, run: Path) -> Path:
     return run / "checkpoint" / f"step-{steps:08d}.safetensors"
 
 
-# Config keys that do not change what a run trains: where it writes, how it logs, checkpoints,
-# reports and threads, where the data set is read from.
-NOT_RECIPE = {"out", "resume", "device", "data.root", "data.url"} | {
-    f"train.{key}"
-    for key in (
-        "progress",
-        "threads",
-        "log_every",
-        "checkpoint_every",
-        "keep_checkpoints",
-        "compile",
-        "on_nonfinite",
-        "eval_samples",
-        "eval_every",
-        "eval_iwae_k",
-        "eval_images",
-    )
-}
-
-
-def _flat(tree: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in tree.items():
-        out.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
-    return out
+# What a results run trains: what `resume` requires to match (seed, model, data, optimizer),
+# and the backend, the batch and the budget.
+RECIPE = ("backend", "seed", "model", "data", "optim", "train.batch_size", "train.steps")
 
 
 def recipe_changes(config: str, backend: str, run: Path) -> list[str]:
     """How the run's own `config.yaml` differs from `configs/<config>.yaml` on `backend` in
     what it trains ("model.d_lr: 0.0 -> 0.002"); empty when the run has no config.yaml."""
     from aigc import config as aigc_config
+    from aigc.training.loop import config_differences
 
     if not (run / "config.yaml").exists():
         return []
-    wanted = _flat(aigc_config.load(str(CONFIGS_DIR / f"{config}.yaml"), backend=backend).to_dict())
-    trained = _flat(aigc_config.load(str(run / "config.yaml")).to_dict())
-    return [
-        f"{key}: {trained.get(key)!r} -> {wanted.get(key)!r}"
-        for key in sorted(set(wanted) | set(trained))
-        if key not in NOT_RECIPE and trained.get(key) != wanted.get(key)
-    ]
+    wanted = aigc_config.load(str(CONFIGS_DIR / f"{config}.yaml"), backend=backend).to_dict()
+    trained = aigc_config.load(str(run / "config.yaml")).to_dict()
+    return sorted(f"{name}: {b!r} -> {a!r}" for name, a, b in config_differences(wanted, trained, RECIPE))
 
 
 def stale_run(config: str, run: Path, changes: list[str]) -> str:

@@ -407,18 +407,25 @@ def test_full_disk_while_checkpointing_is_one_line_and_keeps_the_last_checkpoint
     HOSTILE["full disk"] = 1
 
 
-MARK_CLI_IMPORT = """
+ON_CLI_IMPORT = """
 import sys
 
-class MarkCli:
+class OnCliImport:
     def find_spec(self, name, path=None, target=None):
         if name == "aigc.cli":
             sys.meta_path.remove(self)
-            open({ready!r}, "w").close()
+            {action}
         return None
 
-sys.meta_path.insert(0, MarkCli())
+sys.meta_path.insert(0, OnCliImport())
 """
+
+
+def on_cli_import(tmp_path: Path, action: str) -> dict:
+    """The environment of a child Python that runs `action` (one line) as `aigc.cli`'s import
+    begins: a sitecustomize on PYTHONPATH installs the import hook."""
+    (tmp_path / "sitecustomize.py").write_text(ON_CLI_IMPORT.format(action=action))
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
 
 
 def test_early_ctrl_c_is_one_line(tmp_path):
@@ -426,8 +433,7 @@ def test_early_ctrl_c_is_one_line(tmp_path):
     # Python's to report: the signal waits for a marker written as aigc.cli's import begins
     # (a sitecustomize's import hook), then lands while the command line is importing.
     ready = tmp_path / "ready"
-    (tmp_path / "sitecustomize.py").write_text(MARK_CLI_IMPORT.format(ready=str(ready)))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    env = on_cli_import(tmp_path, f"open({str(ready)!r}, 'w').close()")
     # A terminal's Ctrl-C: the child must not inherit an ignored SIGINT (a background job of a
     # non-interactive shell runs with SIGINT ignored, and Python then keeps ignoring it); a
     # Python-level handler here becomes the default disposition in the child at exec.
@@ -451,28 +457,13 @@ def test_early_ctrl_c_is_one_line(tmp_path):
     HOSTILE["ctrl-c"] = 1
 
 
-INTERRUPT_IN_EXEC = '''
-import sys
-
-class InterruptCli:
-    """Ctrl-C inside code run by exec() of a string (as dataclasses' generated methods are)
-    while aigc.cli is imported: CPython then marks the interrupt unhandled and, under -m,
-    ends the process by SIGINT after the program's own exit."""
-    def find_spec(self, name, path=None, target=None):
-        if name == "aigc.cli":
-            sys.meta_path.remove(self)
-            exec("raise KeyboardInterrupt")
-        return None
-
-sys.meta_path.insert(0, InterruptCli())
-'''
-
-
 def test_ctrl_c_inside_an_exec_still_exits_130(tmp_path):
     """The race behind a rare failure of test_early_ctrl_c_is_one_line, made deterministic:
-    `python -m aigc` must exit 130 however deep in the imports the interrupt lands."""
-    (tmp_path / "sitecustomize.py").write_text(INTERRUPT_IN_EXEC)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    `python -m aigc` must exit 130 however deep in the imports the interrupt lands. The
+    interrupt comes from code run by exec() of a string (as dataclasses' generated methods
+    are): CPython then marks it unhandled and, under -m, ended the process by SIGINT after
+    the program's own exit."""
+    env = on_cli_import(tmp_path, 'exec("raise KeyboardInterrupt")')
     p = subprocess.run([sys.executable, "-m", "aigc", "--help"], capture_output=True, text=True, env=env, timeout=120)
     assert (p.returncode, p.stderr.strip()) == (130, "aigc: interrupted")
 

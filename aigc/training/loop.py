@@ -117,23 +117,31 @@ def feed_for(model: Model, dataset: data.Dataset, cfg: Config) -> Feed:
     return Feed(dataset, rows, cfg.seed, model.to_model_range, labels=model.conditional)
 
 
+def config_differences(mine: dict, theirs: dict, keys=RESUME_MUST_MATCH) -> list[tuple[str, object, object]]:
+    """(name, mine, theirs) for each entry of two plain configs that differs under `keys`
+    (top-level sections or values, or dotted names such as "train.batch_size"), but for
+    where the data comes from (`RESUME_MAY_DIFFER`)."""
+
+    def at(tree: dict, name: str):
+        for part in name.split("."):
+            tree = tree.get(part) if isinstance(tree, dict) else None
+        return tree
+
+    differences = []
+    for key in keys:
+        a, b = at(mine, key), at(theirs, key)
+        pairs = {f"{key}.{k}": (a.get(k), b.get(k)) for k in {**a, **b}} if isinstance(a, dict) else {key: (a, b)}
+        differences += [(name, x, y) for name, (x, y) in pairs.items() if x != y and name not in RESUME_MAY_DIFFER]
+    return differences
+
+
 def _resumable(cfg: Config, directory: Path) -> checkpoint.Checkpoint:
     """The newest checkpoint, if this config could have written it (`train.steps` may grow);
     compared in the plain form the checkpoint stores."""
     ckpt = checkpoint.load(directory)
-    saved, plain = validate(ckpt.config), cfg.to_dict()
-    differences = []
-    for key in RESUME_MUST_MATCH:
-        mine, theirs = plain[key], saved[key]
-        if isinstance(mine, dict):
-            pairs = {f"{key}.{k}": (mine.get(k), theirs.get(k)) for k in {**mine, **theirs}}
-        else:
-            pairs = {key: (mine, theirs)}
-        differences += [
-            f"{name}={a!r} (checkpoint: {b!r})"
-            for name, (a, b) in pairs.items()
-            if a != b and name not in RESUME_MAY_DIFFER
-        ]
+    differences = [
+        f"{name}={a!r} (checkpoint: {b!r})" for name, a, b in config_differences(cfg.to_dict(), validate(ckpt.config))
+    ]
     if differences:
         where = f"the checkpoint in {directory} (step {ckpt.step})"
         raise ConfigError(f"resume: the config differs from {where}: {', '.join(differences)}")
