@@ -117,6 +117,11 @@ class Adam:
         else:
             update_generic(self.backend, self.params, list(grads), self.m, self.v, k)
 
+    @property
+    def updates(self) -> int:
+        """How many updates it has applied (t, read from the device)."""
+        return int(np.asarray(self.backend.numpy(self.powers))[2])
+
     def state_dict(self) -> dict[str, np.ndarray]:
         """Canonical-layout optimizer state, for checkpoints."""
         to_np = self.backend.numpy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -42,7 +43,7 @@ class Model:
             total_steps=cfg.train.steps,
         )
         self.optimizers: dict[str, Adam] = self.build_optimizers()
-        self._compiled = None
+        self._compiled: dict[tuple, Callable[..., dict[str, Tensor]]] = {}
 
     # -- to be provided by a family -------------------------------------------------
     def build_optimizers(self) -> dict[str, Adam]:
@@ -134,11 +135,19 @@ class Model:
         """A step consumes this many batches of `train.batch_size` (WGAN's n_critic)."""
         return 1
 
-    def compiled_step(self) -> Callable[..., dict[str, Tensor]]:
-        """`step` compiled as `train.compile` says: (batch tensor, **input tensors)."""
-        if self._compiled is None:
-            self._compiled = self.backend.compile(self.step, self.cfg.train.compile)
-        return self._compiled
+    def step_options(self) -> dict[str, Any]:
+        """The next step's python-valued options of `step` (e.g. a GAN's lazy R1): each
+        combination is compiled once (`compiled_step`); none by default."""
+        return {}
+
+    def compiled_step(self, **options: Any) -> Callable[..., dict[str, Tensor]]:
+        """`step` compiled as `train.compile` says: (batch tensor, **input tensors), with
+        `options` (`step_options`) fixed in it."""
+        key = tuple(sorted(options.items()))
+        if key not in self._compiled:
+            fn = functools.partial(self.step, **options) if options else self.step
+            self._compiled[key] = self.backend.compile(fn, self.cfg.train.compile)
+        return self._compiled[key]
 
     def train_step(
         self, batch: np.ndarray, rng: np.random.Generator, labels: np.ndarray | None = None
@@ -152,4 +161,4 @@ class Model:
             if labels is None:
                 raise ValueError(f"{self.cfg.model.name} is class-conditional: its data needs labels")
             inputs["labels"] = tensor(np.asarray(labels, np.int64))
-        return self.compiled_step()(tensor(batch), **inputs)
+        return self.compiled_step(**self.step_options())(tensor(batch), **inputs)

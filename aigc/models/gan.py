@@ -46,6 +46,14 @@ GAN_OPTIONS: Schema = {
         minimum=0.0,
         help="R1 penalty (Mescheder et al., 2018): gamma / 2 * E||grad_x D(x)||^2 on real data, per D input; 0 = off",
     ),
+    "r1_every": Field(
+        int,
+        1,
+        minimum=1,
+        maximum=10**6,
+        help="lazy R1 (StyleGAN2, Karras et al., 2020): the penalty on the first step and then one step in this "
+        "many, weighted by it (gamma * r1_every), which saves most of its cost; 1 = every step",
+    ),
     "d_lr": Field(
         float,
         0.0,
@@ -249,12 +257,15 @@ class GAN(Model):
         labels: Tensor | None = None,
         alpha: Tensor | None = None,
         d_keep: Tensor | None = None,
+        r1: bool = True,
     ) -> dict[str, Tensor]:
         """`n_critic` discriminator updates on consecutive slices of the batch (real rows, noise,
         interpolation weights), then one generator update on the last slice's G(z), computed
         once (as the PyTorch DCGAN tutorial does; G is unchanged in between). Conditional models
         generate with the real labels.
-        `d_keep`: D's dropout keep-masks for every call (`d_calls`), or None."""
+        `d_keep`: D's dropout keep-masks for every call (`d_calls`), or None. `r1`: whether this
+        step's D updates take the R1 penalty (`model.r1_gamma`; lazy R1 skips it on all but
+        one step in `model.r1_every`, a python value fixed when the step is compiled)."""
         backend, ops, m = self.backend, self.backend.ops, self.cfg.model
         g_opt, d_opt = self.optimizers["G"], self.optimizers["D"]
         rows = int(real.shape[0]) // self.n_critic
@@ -295,9 +306,9 @@ class GAN(Model):
                     x_hat = a * r + (1.0 - a) * fake
                     penalties["gp"] = losses.gradient_penalty(backend, critic(y, next(calls)), x_hat)
                     loss = loss + m.gp_weight * penalties["gp"]
-                if m.r1_gamma:
+                if m.r1_gamma and r1:
                     penalties["r1"] = losses.r1_penalty(backend, critic(y, next(calls)), r, self.pack)
-                    loss = loss + 0.5 * m.r1_gamma * penalties["r1"]
+                    loss = loss + 0.5 * (m.r1_gamma * m.r1_every) * penalties["r1"]
                 if k:
                     penalties["info"] = code_loss(q, zi)
                     loss = loss + m.info_weight * penalties["info"]
@@ -315,6 +326,14 @@ class GAN(Model):
         g_opt.apply(g_grads)
         self._update_average()
         return {"d_loss": d_loss, "g_loss": g_loss, **aux}
+
+    def step_options(self) -> dict[str, bool]:
+        """Lazy R1 (`model.r1_every` k > 1): the penalty on steps 0, k, 2k, ... counted by D's
+        optimizer (so a resumed run keeps the rhythm), through a second compiled step."""
+        k = self.cfg.model.r1_every
+        if k == 1 or not self.cfg.model.r1_gamma:
+            return {}
+        return {"r1": self.optimizers["D"].updates // self.n_critic % k == 0}
 
     def _update_average(self) -> None:
         """The generator's weight average (`ema`): average <- decay * average + (1 - decay) *

@@ -1,6 +1,8 @@
 """Level 3: K optimizer steps from the same weights, batches and noise give the same losses
 step by step and the same weights after K steps."""
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -32,7 +34,7 @@ def record_gradients(model, dataset, steps: int) -> list[list[np.ndarray]]:
             apply(grads)
 
         opt.apply = apply
-    model.compiled_step = lambda: model.step  # eager: gradients as numpy arrays
+    model.compiled_step = lambda **options: functools.partial(model.step, **options)  # eager: gradients as numpy arrays
     run_steps(model, dataset, steps)
     return records
 
@@ -73,6 +75,8 @@ VARIANTS = {
         "wgan_gp": {"model.loss": "wasserstein", "model.gp_weight": 10.0, "model.n_critic": 2, "model.d_norm": "none"},
         # R1 on real data and D's own learning rate (two time scales); no BatchNorm in D, as for WGAN-GP.
         "r1_ttur": {"model.r1_gamma": 10.0, "model.d_lr": 1e-3, "model.d_norm": "none"},
+        # Lazy R1 (StyleGAN2): the penalty on one step in 3, at 3 times gamma (a second compiled step).
+        "lazy_r1": {"model.r1_gamma": 10.0, "model.r1_every": 3, "model.d_norm": "none"},
         # No hinge here: while D's margins are all active (as they start), the true gradient
         # of its output bias is exactly 0 and Adam turns the rounding noise into +-lr steps
         # from step 1 (test_hinge_bias_gradient_is_zero below pins that down); the hinge
