@@ -21,7 +21,7 @@ EVERY_CONFIG = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*.yaml
 # layers, R1) still draws mid-grey samples at 100-300 steps (mean brightness 0.47 at 100 steps,
 # batch 8 or 64; 0.465 at 300) and learns the background later (0.128 at the end, 9,000 steps).
 # Their quality is the results table's (and, on the 8x8 digits, tests/test_quality.py's
-# test_dcgan_full_recipe_draws_digits); the short configs of the same families are checked here.
+# test_full_recipe_draws_digits); the short configs of the same families are checked here.
 CONFIGS = [c for c in EVERY_CONFIG if ("mnist" in c or c.startswith("tutorials/")) and not c.endswith("_full.yaml")]
 # Mean sample brightness at 100 steps (torch, one thread; start 0.5, MNIST 0.13): cgan 0.08,
 # dcgan 0.26, hinge_sn 0.32, lsgan 0.34, tutorials/dcgan 0.07, mlp_gan 0.22, small_mlp_gan 0.32.

@@ -35,15 +35,19 @@ def test_vae_digits_held_out_elbo(tmp_path, backend):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", params())
-def test_dcgan_full_recipe_draws_digits(tmp_path, backend):
-    """`configs/dcgan_mnist_full.yaml`'s recipe (InfoGAN's hidden layers, R1, EMA, the linear
-    decay) on the 8x8 digits for 1,000 steps, 2,000 samples on aigc's digits classifier
-    (floor FID(train, test) 7.4). Measured single-threaded: FID 13.5 / 10.3 / 12.8, precision
-    0.867 / 0.870 / 0.862, recall 0.636 / 0.660 / 0.670 on torch / TensorFlow / JAX, 35-50 s of
-    CPU. `configs/dcgan_mnist.yaml` (the recipe before them, EMA off) collapses in the same
-    1,000 steps: FID 810, precision and recall 0 (torch)."""
+@pytest.mark.parametrize("recipe", ["dcgan_mnist_full", "lsgan_mnist_full"])
+def test_full_recipe_draws_digits(tmp_path, backend, recipe):
+    """The full-budget image GAN recipes (InfoGAN's hidden layers, R1, EMA, the linear decay;
+    LSGAN's: the least-squares loss, the two time-scale rule, lazy R1) on the 8x8 digits for
+    1,000 steps, 2,000 samples on aigc's digits classifier (floor FID(train, test) 7.4).
+    Measured single-threaded: dcgan_mnist_full FID 13.5 / 10.3 / 12.8, precision 0.867 /
+    0.870 / 0.862, recall 0.636 / 0.660 / 0.670 on torch / TensorFlow / JAX, 35-50 s of CPU;
+    lsgan_mnist_full (lazy R1) FID 10.9 / 10.9 / 10.2, precision 0.870 / 0.836 / 0.867, recall
+    0.616 / 0.640 / 0.640, 54-67 s. `configs/dcgan_mnist.yaml` (the recipe before them, EMA off)
+    collapses in the same 1,000 steps: FID 810, precision and recall 0 (torch); so do DCGAN's
+    losses at LSGAN's rates (FID 441-606, recall 0; docs/results/sweeps.md, section f)."""
     run = aigc.train(
-        "configs/dcgan_mnist_full.yaml",
+        f"configs/{recipe}.yaml",
         backend=backend,
         out=str(tmp_path),
         data__name="digits",
