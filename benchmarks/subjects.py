@@ -66,7 +66,6 @@ def aigc_subject(cfg: Config) -> Subject:
     batch_size = cfg.train.batch_size
     tensor = model.backend.tensor
     noise = {k: tensor(v) for k, v in model.random_inputs(rng, batch_size).items()}
-    compiled = model.compiled_step()
     count = itertools.count(1)
 
     def loop_step(host_batch: np.ndarray) -> dict[str, float]:
@@ -78,7 +77,11 @@ def aigc_subject(cfg: Config) -> Subject:
             raise RuntimeError(problem)
         return losses
 
-    return Subject(model.to_model_range(dataset.x), tensor, lambda b: compiled(b, **noise), loop_step, governor)
+    def step(device_batch: Any) -> Any:
+        # The step the loop would run next (lazy R1 alternates two compiled variants).
+        return model.compiled_step(**model.step_options())(device_batch, **noise)
+
+    return Subject(model.to_model_range(dataset.x), tensor, step, loop_step, governor)
 
 
 # What the hand-written loops implement, per model family: (model key, the one value written)

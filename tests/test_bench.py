@@ -373,3 +373,16 @@ def test_results_refuse_a_run_that_trained_another_recipe(tmp_path, monkeypatch,
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"results: error: {results.stale_run(config, run, changes)}"] and "optim.lr: 0.5" in err[0]
     assert len(calls) == 2 and final.exists()  # the first run's two evaluations; nothing trained
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_compiled_subject_runs_the_step_the_loop_would_run(backend):
+    """The benchmark's compiled step follows the model's step options as the loop does: with
+    lazy R1 (r1_every 3) the penalty is in steps 0 and 3 only."""
+    from aigc import config
+    from benchmarks.subjects import aigc_subject
+
+    overrides = [f"backend={backend}", "train.batch_size=8", "model.r1_gamma=1.0", "model.r1_every=3"]
+    subject = aigc_subject(config.load("configs/gan_ring8.yaml", overrides))
+    batch = subject.batch(subject.x[:8])
+    assert ["r1" in subject.step(batch) for _ in range(4)] == [True, False, False, True]
