@@ -78,8 +78,7 @@ def aigc_subject(cfg: Config) -> Subject:
         return losses
 
     def step(device_batch: Any) -> Any:
-        # The step the loop would run next (lazy R1 alternates two compiled variants).
-        return model.compiled_step(**model.step_options())(device_batch, **noise)
+        return model.next_compiled_step()(device_batch, **noise)
 
     return Subject(model.to_model_range(dataset.x), tensor, step, loop_step, governor)
 

@@ -149,6 +149,10 @@ class Model:
             self._compiled[key] = self.backend.compile(fn, self.cfg.train.compile)
         return self._compiled[key]
 
+    def next_compiled_step(self) -> Callable[..., dict[str, Tensor]]:
+        """The compiled step the next update runs: `compiled_step` with `step_options`."""
+        return self.compiled_step(**self.step_options())
+
     def train_step(
         self, batch: np.ndarray, rng: np.random.Generator, labels: np.ndarray | None = None
     ) -> dict[str, Tensor]:
@@ -161,4 +165,4 @@ class Model:
             if labels is None:
                 raise ValueError(f"{self.cfg.model.name} is class-conditional: its data needs labels")
             inputs["labels"] = tensor(np.asarray(labels, np.int64))
-        return self.compiled_step(**self.step_options())(tensor(batch), **inputs)
+        return self.next_compiled_step()(tensor(batch), **inputs)
