@@ -48,7 +48,8 @@ TRAIN: Schema = {
         pattern=r"[a-z][a-z0-9_]{0,39}",
         expected="a mode name such as auto or none",
         help="how the step runs: auto (the backend's default), none (eager), or one of the backend's own "
-        "modes (its compile_modes; `aigc backends` lists them), checked when training starts",
+        "modes (its compile_modes; `aigc backends` lists them), checked when training starts; or a mapping "
+        "backend -> mode, `auto` for a backend it leaves out ({tensorflow: xla})",
     ),
     "progress": Field(bool, True, help="show a progress bar"),
     "eval_samples": Field(int, 2500, minimum=1, help="samples drawn for the evaluation"),
@@ -125,9 +126,23 @@ def validate(raw: Any) -> dict:
     cfg = {key: field.check(key, raw[key]) if key in raw else field.default for key, field in top.items()}
     cfg["model"] = named_section("model", raw.get("model"), models.SCHEMAS)
     cfg["data"] = named_section("data", raw.get("data"), data.SCHEMAS)
-    cfg["train"] = check_section("train", raw.get("train"), TRAIN)
+    cfg["train"] = check_section("train", _compile_for(raw.get("train"), cfg["backend"]), TRAIN)
     cfg["optim"] = check_section("optim", raw.get("optim"), OPTIM)
     return cfg
+
+
+def _compile_for(train: Any, backend: str) -> Any:
+    """The train section with a per-backend `compile` mapping ({tensorflow: xla}) replaced by
+    `backend`'s mode (`auto` where the mapping leaves it out): the resolved config, and so
+    config.yaml, records the mode the run used."""
+    if not isinstance(train, dict) or not isinstance(train.get("compile"), dict):
+        return train
+    known = backends.names()
+    for key, mode in train["compile"].items():
+        if key not in known:
+            raise ConfigError(f"train.compile: {excerpt(key)} is not a backend; allowed: {', '.join(known)}")
+        TRAIN["compile"].check(f"train.compile.{key}", mode)
+    return {**train, "compile": train["compile"].get(backend, "auto")}
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

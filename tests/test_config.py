@@ -84,3 +84,32 @@ def test_path_with_nul_byte_is_a_config_error():
     """Found by tests/test_hostile_config.py: a NUL byte made pathlib raise ValueError."""
     with pytest.raises(ConfigError, match="cannot read config"):
         config.load("\x00")
+
+
+def test_compile_mapping_names_each_backends_mode():
+    """`train.compile: {tensorflow: xla}`: the named backend's mode, `auto` for the others;
+    the resolved config (config.yaml) records the mode the run used."""
+    raw = yaml.safe_load(Path(MAIN).read_text())
+    raw["train"]["compile"] = {"tensorflow": "xla", "jax": "auto"}
+    assert config.load(raw, backend="tensorflow").train.compile == "xla"
+    assert config.load(raw, backend="torch").train.compile == "auto"
+    assert config.load(raw, backend="tensorflow").to_dict()["train"]["compile"] == "xla"
+    assert config.load(raw, ["train.compile=none"], backend="tensorflow").train.compile == "none"
+    assert config.load(raw, ["train.compile.torch=none"], backend="torch").train.compile == "none"
+
+
+@pytest.mark.parametrize(
+    "mapping,message",
+    [
+        ({"tensorflw": "xla"}, "train.compile: 'tensorflw' is not a backend; allowed: torch, tensorflow, jax"),
+        ({3: "xla"}, "train.compile: 3 is not a backend; allowed: torch, tensorflow, jax"),
+        ({"tensorflow": 3}, "train.compile.tensorflow: expected str, got 3"),
+        ({"tensorflow": "XLA!"}, "train.compile.tensorflow: 'XLA!' does not match a mode name"),
+    ],
+)
+def test_compile_mapping_errors(mapping, message):
+    raw = yaml.safe_load(Path(MAIN).read_text())
+    raw["train"]["compile"] = mapping
+    with pytest.raises(ConfigError) as exc:
+        config.load(raw, backend="torch")
+    assert message in str(exc.value) and "\n" not in str(exc.value)
