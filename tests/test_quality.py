@@ -40,9 +40,10 @@ def test_full_recipe_draws_digits(tmp_path, backend, recipe):
     """The full-budget image GAN recipes (InfoGAN's hidden layers, R1, EMA, the linear decay,
     the two time-scale rule, lazy R1; DCGAN's loss at half LSGAN's rates, beta1 0.5 and R1
     gamma 4) on the 8x8 digits for 1,000 steps, 2,000 samples on aigc's digits classifier
-    (floor FID(train, test) 7.4). Measured single-threaded: dcgan_mnist_full FID 8.5 / 11.8 /
-    9.2, precision 0.881 / 0.895 / 0.890, recall 0.677 / 0.643 / 0.707 on torch / TensorFlow
-    (tf.function) / JAX, 27-51 s of CPU, and on torch seeds 1, 3, 5 too; lsgan_mnist_full FID
+    (floor FID(train, test) 7.4). Measured single-threaded: dcgan_mnist_full FID 8.5 / 12.0 /
+    9.2, precision 0.881 / 0.867 / 0.890, recall 0.677 / 0.684 / 0.707 on torch / TensorFlow
+    (under XLA, as the config runs it) / JAX, 35-51 s of CPU, and on torch seeds 1, 3, 5 too;
+    lsgan_mnist_full FID
     10.9 / 10.9 / 10.2, precision 0.870 / 0.836 / 0.867, recall 0.616 / 0.640 / 0.640, 54-67 s.
     `configs/dcgan_mnist.yaml` (the recipe before them, EMA off) collapses in the same 1,000
     steps: FID 810, precision and recall 0 (torch); so does DCGAN's loss at LSGAN's rates
