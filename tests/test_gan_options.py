@@ -1,5 +1,5 @@
 """The GAN options that shape D's update, on every backend: D's own learning rate (two time
-scales) and the R1 penalty (its value and gradients: tests/parity/test_regularizers.py; the
+scales), the R1 penalty and the lazy penalties (its value and gradients: tests/parity/test_regularizers.py; the
 whole step: the r1_ttur case of tests/parity/test_trajectory.py)."""
 
 import numpy as np
@@ -38,18 +38,27 @@ def test_r1_is_reported_and_adds_to_ds_loss(pair):
         assert b["d_loss"] == pytest.approx(a["d_loss"] + 5.0 * b["r1"], rel=1e-5), name
 
 
-def test_lazy_r1_takes_the_penalty_once_every_r1_every_steps_weighted_by_it(pair):
-    """Lazy R1 (r1_every 3): the penalty on steps 0, 3, 6 only, at gamma * 3 / 2 times it (step
-    0 against the run without it, same weights, batch and noise); the rhythm is counted by D's
-    optimizer, so a model given another's weights and optimizer state after 4 steps goes on
-    exactly as that one does (steps 4 and 5 plain, step 6 with R1)."""
-    plain, dataset = build_pair(pair, "mlp_gan")
-    options = {"model.r1_gamma": 10.0, "model.r1_every": 3}
+LAZY = {
+    "r1": ({}, {"model.r1_gamma": 10.0, "model.r1_every": 3}, 15.0),
+    "gp": ({"model.loss": "wasserstein"}, {"model.gp_weight": 10.0, "model.gp_every": 3}, 30.0),
+}
+
+
+@pytest.mark.parametrize("penalty", sorted(LAZY))
+def test_lazy_penalty_is_taken_once_every_k_steps_weighted_by_k(pair, penalty):
+    """Lazy R1 (r1_every 3) and the lazy gradient penalty (gp_every 3): the penalty on steps 0,
+    3, 6 only, at gamma * 3 / 2 (R1) or gp_weight * 3 (WGAN-GP) times it (step 0 against the
+    run without it, same weights, batch and noise); the rhythm is counted by D's optimizer, so
+    a model given another's weights and optimizer state after 4 steps goes on exactly as that
+    one does (steps 4 and 5 plain, step 6 with the penalty)."""
+    base, options, weight = LAZY[penalty]
+    options = {**base, **options}
+    plain, dataset = build_pair(pair, "mlp_gan", **base)
     lazy, _ = build_pair(pair, "mlp_gan", **options)
     for name in pair:
         (a,), history = run_steps(plain[name], dataset, 1), run_steps(lazy[name], dataset, 7)
-        assert [i for i, h in enumerate(history) if "r1" in h] == [0, 3, 6], name
-        assert history[0]["d_loss"] == pytest.approx(a["d_loss"] + 15.0 * history[0]["r1"], rel=1e-5), name
+        assert [i for i, h in enumerate(history) if penalty in h] == [0, 3, 6], name
+        assert history[0]["d_loss"] == pytest.approx(a["d_loss"] + weight * history[0][penalty], rel=1e-5), name
 
         first, _ = build_pair({name: pair[name]}, "mlp_gan", **options)
         run_steps(first[name], dataset, 4)
@@ -57,7 +66,7 @@ def test_lazy_r1_takes_the_penalty_once_every_r1_every_steps_weighted_by_it(pair
         second[name].load_weights(first[name].weights())
         second[name].load_optimizer_state(first[name].optimizer_state())
         go_on = [run_steps(m[name], dataset, 3, seed=5) for m in (first, second)]
-        assert [sorted(h) for h in go_on[1]] == [["d_loss", "g_loss"]] * 2 + [["d_loss", "g_loss", "r1"]], name
+        assert [sorted(h) for h in go_on[1]] == [["d_loss", "g_loss"]] * 2 + [["d_loss", "g_loss", penalty]], name
         assert go_on[0] == go_on[1], name
 
 

@@ -40,6 +40,14 @@ GAN_OPTIONS: Schema = {
     ),
     "n_critic": Field(int, 1, minimum=1, help="discriminator updates per generator update (WGAN: 5)"),
     "gp_weight": Field(float, 0.0, minimum=0.0, help="WGAN-GP gradient penalty weight (10 in the paper); 0 = off"),
+    "gp_every": Field(
+        int,
+        1,
+        minimum=1,
+        maximum=10**6,
+        help="lazy gradient penalty (as r1_every): WGAN-GP's penalty on the first step and then one step in this "
+        "many, weighted by it (gp_weight * gp_every); 1 = every step",
+    ),
     "r1_gamma": Field(
         float,
         0.0,
@@ -258,14 +266,17 @@ class GAN(Model):
         alpha: Tensor | None = None,
         d_keep: Tensor | None = None,
         r1: bool = True,
+        gp: bool = True,
     ) -> dict[str, Tensor]:
         """`n_critic` discriminator updates on consecutive slices of the batch (real rows, noise,
         interpolation weights), then one generator update on the last slice's G(z), computed
         once (as the PyTorch DCGAN tutorial does; G is unchanged in between). Conditional models
         generate with the real labels.
-        `d_keep`: D's dropout keep-masks for every call (`d_calls`), or None. `r1`: whether this
-        step's D updates take the R1 penalty (`model.r1_gamma`; lazy R1 skips it on all but
-        one step in `model.r1_every`, a python value fixed when the step is compiled)."""
+        `d_keep`: D's dropout keep-masks for every call (`d_calls`), or None. `r1` / `gp`: whether
+        this step's D updates take the R1 penalty (`model.r1_gamma`) / WGAN-GP's
+        (`model.gp_weight`); the lazy penalties skip them on all but one step in
+        `model.r1_every` / `model.gp_every`, python values fixed when the step is compiled.
+        A skipped penalty keeps its D call's dropout masks unused, so the others keep theirs."""
         backend, ops, m = self.backend, self.backend.ops, self.cfg.model
         g_opt, d_opt = self.optimizers["G"], self.optimizers["D"]
         rows = int(real.shape[0]) // self.n_critic
@@ -301,11 +312,12 @@ class GAN(Model):
                 (real_logits, _), (fake_logits, q) = judge(r, y, call), judge(fake, y, call + 1)
                 loss = losses.discriminator_loss(ops, m.loss, real_logits, fake_logits)
                 penalties, calls = {}, iter(range(call + 2, call + per_update))  # D's calls for the penalties
-                if m.gp_weight:
+                gp_call = next(calls) if m.gp_weight else None
+                if m.gp_weight and gp:
                     a = alpha[part]
                     x_hat = a * r + (1.0 - a) * fake
-                    penalties["gp"] = losses.gradient_penalty(backend, critic(y, next(calls)), x_hat)
-                    loss = loss + m.gp_weight * penalties["gp"]
+                    penalties["gp"] = losses.gradient_penalty(backend, critic(y, gp_call), x_hat)
+                    loss = loss + (m.gp_weight * m.gp_every) * penalties["gp"]
                 if m.r1_gamma and r1:
                     penalties["r1"] = losses.r1_penalty(backend, critic(y, next(calls)), r, self.pack)
                     loss = loss + 0.5 * (m.r1_gamma * m.r1_every) * penalties["r1"]
@@ -328,12 +340,16 @@ class GAN(Model):
         return {"d_loss": d_loss, "g_loss": g_loss, **aux}
 
     def step_options(self) -> dict[str, bool]:
-        """Lazy R1 (`model.r1_every` k > 1): the penalty on steps 0, k, 2k, ... counted by D's
-        optimizer (so a resumed run keeps the rhythm), through a second compiled step."""
-        k = self.cfg.model.r1_every
-        if k == 1 or not self.cfg.model.r1_gamma:
-            return {}
-        return {"r1": self.optimizers["D"].updates // self.n_critic % k == 0}
+        """Lazy penalties (`model.r1_every` / `model.gp_every` k > 1): the penalty on steps 0,
+        k, 2k, ... counted by D's optimizer (so a resumed run keeps the rhythm), through a
+        second compiled step for each combination."""
+        m, step = self.cfg.model, self.optimizers["D"].updates // self.n_critic
+        options = {}
+        if m.r1_every > 1 and m.r1_gamma:
+            options["r1"] = step % m.r1_every == 0
+        if m.gp_every > 1 and m.gp_weight:
+            options["gp"] = step % m.gp_every == 0
+        return options
 
     def _update_average(self) -> None:
         """The generator's weight average (`ema`): average <- decay * average + (1 - decay) *

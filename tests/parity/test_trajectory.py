@@ -77,6 +77,14 @@ VARIANTS = {
         "r1_ttur": {"model.r1_gamma": 10.0, "model.d_lr": 1e-3, "model.d_norm": "none"},
         # Lazy R1 (StyleGAN2): the penalty on one step in 3, at 3 times gamma (a second compiled step).
         "lazy_r1": {"model.r1_gamma": 10.0, "model.r1_every": 3, "model.d_norm": "none"},
+        # The lazy gradient penalty (WGAN-GP's on one step in 3, at 3 times its weight).
+        "lazy_gp": {
+            "model.loss": "wasserstein",
+            "model.gp_weight": 10.0,
+            "model.gp_every": 3,
+            "model.n_critic": 2,
+            "model.d_norm": "none",
+        },
         # No hinge here: while D's margins are all active (as they start), the true gradient
         # of its output bias is exactly 0 and Adam turns the rounding noise into +-lr steps
         # from step 1 (test_hinge_bias_gradient_is_zero below pins that down); the hinge
