@@ -106,18 +106,23 @@ def _check_options(args: argparse.Namespace) -> None:
 
 
 def _sampling(args: argparse.Namespace, model=None) -> dict:
-    """`--keep` and `--truncation` (`models.gan.check_keep` / `check_truncation`: the range,
-    and with the model, whether it can use them), as `sample`'s keywords: none for the plain
-    sampler."""
-    from .evaluate import sampling
+    """`--keep`, `--truncation` and `--prior` (`models.gan.check_keep` / `check_truncation`,
+    `aggregate_prior.check_prior`: the range, and with the model, whether it can use them), as
+    `sample`'s keywords: none for the plain sampler. With the model, an aggregate prior is
+    fitted here (`evaluate.prepare_prior`)."""
+    from .aggregate_prior import check_prior
+    from .evaluate import prepare_prior, sampling
     from .models.gan import check_keep, check_truncation
 
     try:
         check_keep(args.keep, model)
         check_truncation(args.truncation, model)
+        check_prior(args.prior, None if model is None else model.family)
     except ValueError as exc:
         raise ConfigError(f"--{exc}") from None
-    return sampling(args.keep, args.truncation)
+    if model is not None:
+        prepare_prior(model, args.prior)
+    return sampling(args.keep, args.truncation, args.prior)
 
 
 def _check_output(text: str) -> Path:
@@ -252,6 +257,12 @@ def _add_sampling(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="T",
         help="GANs: draw every entry of the noise z within [-T, T] (the truncation trick; default: plain N(0, I))",
+    )
+    p.add_argument(
+        "--prior",
+        default="standard",
+        help="VAEs: standard (z from N(0, I)) or aggregate (z from a Gaussian fitted to the training codes, "
+        "per class for a conditional VAE: the aggregate posterior)",
     )
 
 

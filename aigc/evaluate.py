@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import aggregate_prior
 from .data import Dataset, mixtures
 from .metrics import classifier_store
 from .metrics.classifier_score import classifier_score
@@ -24,10 +25,31 @@ from .models import Model
 from .models.gan import check_keep, check_truncation
 
 
-def sampling(keep: float = 1.0, truncation: float | None = None) -> dict:
-    """`sample`'s keywords for a fraction of draws kept and a bound on |z| (none for the
-    plain sampler: every draw kept, z untruncated); also what the results record."""
-    return {**({} if keep == 1.0 else {"keep": keep}), **({} if truncation is None else {"truncation": truncation})}
+def sampling(keep: float = 1.0, truncation: float | None = None, prior: str = "standard") -> dict:
+    """`sample`'s keywords for a fraction of draws kept, a bound on |z| and a VAE's prior (none
+    for the plain sampler: every draw kept, z untruncated, N(0, I)); also what the results
+    record."""
+    return {
+        **({} if keep == 1.0 else {"keep": keep}),
+        **({} if truncation is None else {"truncation": truncation}),
+        **({} if prior == "standard" else {"prior": prior}),
+    }
+
+
+def prepare_prior(model: Model, prior: str = "standard") -> None:
+    """A VAE sampled with `prior="aggregate"`: its aggregate posterior fitted, once, on its
+    training split (binarised once where training binarises each batch, as the held-out split
+    is for evaluation)."""
+    aggregate_prior.check_prior(prior, model.family)
+    if prior != "aggregate" or getattr(model, "aggregate", None) is not None:
+        return
+    from . import data
+
+    cfg = data.section(model.cfg.data)
+    if getattr(cfg, "binarize", None) == "dynamic":
+        cfg = cfg.replace(binarize="static")
+    train = data.load(cfg, model.cfg.seed)
+    model.fit_aggregate_posterior(train.x, train.labels if model.conditional else None)
 
 
 def image_metrics(
@@ -37,11 +59,14 @@ def image_metrics(
     classifier_dir: str | None = None,
     keep: float = 1.0,
     truncation: float | None = None,
+    prior: str = "standard",
 ) -> dict:
     """FID, precision, recall and classifier score of n samples against the real test split;
     a conditional model's samples (labels 0, 1, 2, ... cycling) also get `label_accuracy`.
     `keep` < 1: a GAN's samples are the best of its draws by D (`GAN.select_by_d`);
-    `truncation` t: its noise is drawn within [-t, t] (`GAN.latent`)."""
+    `truncation` t: its noise is drawn within [-t, t] (`GAN.latent`); `prior="aggregate"`: a
+    VAE's z from its fitted aggregate posterior (`prepare_prior`)."""
+    prepare_prior(model, prior)
     data_cfg = model.cfg.data
     root = getattr(data_cfg, "root", "")
     clf = classifier_store.ensure(model.backend, data_cfg.name, classifier_dir, root)
@@ -49,7 +74,9 @@ def image_metrics(
     from . import data
 
     real = clf.features_and_probabilities(data.load(reference, seed).x)[0]
-    fake, probs = clf.features_and_probabilities(model.sample(n_samples, seed=seed, **sampling(keep, truncation)))
+    fake, probs = clf.features_and_probabilities(
+        model.sample(n_samples, seed=seed, **sampling(keep, truncation, prior))
+    )
     score, score_std = classifier_score(probs)
     out = {
         "fid": fid(fake, real),
@@ -73,13 +100,16 @@ def evaluate(
     classifier_dir: str | None = None,
     keep: float = 1.0,
     truncation: float | None = None,
+    prior: str = "standard",
 ) -> dict:
     """Every metric that applies to the model and its held-out `dataset` (see the module doc);
     `images=False` skips the classifier-based ones; `keep` < 1 samples a GAN with
     discriminator rejection (`GAN.select_by_d`), `truncation` with its noise truncated
-    (`GAN.latent`), and the results say so (`keep`, `truncation`)."""
+    (`GAN.latent`), `prior="aggregate"` a VAE from its aggregate posterior, and the results
+    say so (`keep`, `truncation`, `prior`)."""
     check_keep(keep, model)
     check_truncation(truncation, model)
+    aggregate_prior.check_prior(prior, model.family)
     results: dict = {}
     if dataset is None:
         return results
@@ -93,7 +123,7 @@ def evaluate(
             results["iwae_nll"] = model.iwae_nll(dataset.x, k=iwae_k, seed=seed, labels=labels)
             results["iwae_k"] = iwae_k
     if images and dataset.kind == "images":
-        results.update(image_metrics(model, n_samples, seed, classifier_dir, keep, truncation))
+        results.update(image_metrics(model, n_samples, seed, classifier_dir, keep, truncation, prior))
     if results:
-        results.update(sampling(keep, truncation))
+        results.update(sampling(keep, truncation, prior))
     return {k: float(v) if isinstance(v, (float, np.floating)) else v for k, v in results.items()}

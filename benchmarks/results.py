@@ -13,8 +13,11 @@ For every MNIST config of the table and every backend it
 3. for the image GANs also evaluates with discriminator rejection, `--keep F` (default 0.7:
    of n / F draws the n that D scores highest), kept as `RUNS/<config>-<B>/results-eval-keep.json`
    (redone when its fraction differs from `--keep`);
+   for the conditional VAE also with z from its aggregate posterior, `--prior aggregate`, kept
+   as `RUNS/<config>-<B>/results-eval-prior.json`;
 4. copies the first backend's `samples.png` to `samples/<config>.png` beside the table (and
-   the GANs' 64 samples drawn with `--keep` to `samples/<config>-keep.png`);
+   the GANs' 64 samples drawn with `--keep` to `samples/<config>-keep.png`, the conditional
+   VAE's 100 drawn with `--prior aggregate` to `samples/<config>-prior.png`);
 and reads the 2-D grid rows (mean over seeds) from `aigc parity behaviour` files
 (`--behaviour`, default `benchmarks/results/behaviour.json`). It writes `results.json` and
 `results.md` beside the benchmark's files. Rows of the configs and backends not run this
@@ -56,6 +59,8 @@ FID_BAR_X_FLOOR = 4.0
 IMAGE_BARS = {"precision": 0.75, "recall": 0.60, "classifier_score": 9.0}
 LABEL_BARS = {"cgan_mnist": 0.97, "cvae_mnist": 0.95}
 KEEP = 0.7  # the image GANs' second row: the best 70% of their draws by D (`aigc eval --keep`)
+# The image VAEs' second row: z from the aggregate posterior's moments (`aigc eval --prior aggregate`).
+PRIOR_CONFIGS = ["cvae_mnist"]
 # PacGAN (Lin et al. 2018) Table 1, PacGAN4 on the 2-D grid: modes, high quality, reverse KL.
 GRID_REFERENCE = (24.8, 0.936, 0.04)
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -133,6 +138,17 @@ def run_one(config: str, backend: str, runs: Path, n: int, k: int, log, keep: fl
                 run, "results-eval-keep.json", ["--n", str(n), "--keep", str(keep)], log, f" with --keep {keep}"
             )
         record["eval_kept"] = kept
+    if config in PRIOR_CONFIGS:  # the second row: the aggregate posterior as the prior
+        fitted = _stored(run / "results-eval-prior.json")
+        if fitted is None:
+            fitted = _measure(
+                run,
+                "results-eval-prior.json",
+                ["--n", str(n), "--k", "0", "--prior", "aggregate"],
+                log,
+                " with --prior aggregate",
+            )
+        record["eval_prior"] = fitted
     return record
 
 
@@ -276,6 +292,15 @@ def markdown(results: dict) -> str:
                     f"| `{config}`, D keeps {e['keep']:.0%} (`--keep {e['keep']}`) | {b} | {_fmt(e['fid'], 1)} | "
                     f"{e['precision']:.3f} | {e['recall']:.3f} | {e['classifier_score']:.2f} | — | the same run |"
                 )
+        for b in backends:  # the same runs, z from the aggregate posterior
+            e = by.get((config, b), {}).get("eval_prior")
+            if e is not None:
+                acc = e.get("label_accuracy")
+                out.append(
+                    f"| `{config}`, z from the aggregate posterior (`--prior aggregate`) | {b} | {_fmt(e['fid'], 1)} | "
+                    f"{e['precision']:.3f} | {e['recall']:.3f} | {e['classifier_score']:.2f} | "
+                    f"{'—' if acc is None else f'{acc:.1%}'} | the same run |"
+                )
     for sha, mark in marks.items():
         old = earlier[sha]
         out += [
@@ -375,6 +400,11 @@ def main(argv: list[str] | None = None) -> int:
             if c in GAN_CONFIGS and args.keep < 1.0:
                 kept = out / "samples" / f"{c}-keep.png"
                 _aigc("sample", str(drawn.parent / "checkpoint"), "-n", "64", "--keep", str(args.keep), "-o", str(kept))
+            if c in PRIOR_CONFIGS:
+                fitted = out / "samples" / f"{c}-prior.png"
+                _aigc(
+                    "sample", str(drawn.parent / "checkpoint"), "-n", "100", "--prior", "aggregate", "-o", str(fitted)
+                )
     previous = out / "results.json"
     runs, classifiers = merge_runs(json.loads(previous.read_text()) if previous.exists() else None, runs)
     classifier = classifier_record()

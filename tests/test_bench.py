@@ -144,6 +144,9 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
             if config in results.GAN_CONFIGS:  # its second row: sampled with discriminator rejection
                 kept = dict(gan, fid=21.0, precision=0.77, keep=results.KEEP)
                 (run / "results-eval-keep.json").write_text(json.dumps(kept))
+            if config in results.PRIOR_CONFIGS:  # its second row: z from the aggregate posterior
+                fitted = dict(gan, fid=18.5, label_accuracy=0.99, prior="aggregate")
+                (run / "results-eval-prior.json").write_text(json.dumps(fitted))
             (run / "results-train.json").write_text(json.dumps({"train_s": 1140.0}))
             runs.append(
                 results.run_one(
@@ -188,7 +191,13 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
         "| `dcgan_mnist_full`, D keeps 70% (`--keep 0.7`) | torch | 21.0 | 0.770 | 0.450 | 5.10 | — | the same run |"
     )
     assert kept_row in table
-    assert "99.37%" in table and table.count("| torch |") == 2 + 4 + 4 + 2 + 1  # VAEs, GANs (twice), conditional, grid
+    prior_row = (
+        "| `cvae_mnist`, z from the aggregate posterior (`--prior aggregate`) | torch | 18.5 | 0.400 | 0.450 | 5.10 "
+        "| 99.0% | the same run |"
+    )
+    assert prior_row in table
+    # VAEs, GANs (twice), conditional (the cvae twice), grid
+    assert "99.37%" in table and table.count("| torch |") == 2 + 4 + 4 + 3 + 1
     assert "| jax |" not in table
     assert "¹" not in table  # every row measured by the classifier of the table
 
@@ -257,6 +266,27 @@ def test_results_redo_a_kept_evaluation_made_with_another_fraction(tmp_path, mon
     assert "eval_kept" not in results.run_one(config, "torch", tmp_path, 100, 0, print, keep=1.0)
     with pytest.raises(SystemExit):
         results.main(["--keep", "0"])
+
+
+def test_results_evaluate_the_conditional_vae_with_its_aggregate_prior_once(tmp_path, monkeypatch):
+    """The cvae's second row: `aigc eval --prior aggregate` without the IWAE bound (`--k 0`:
+    the plain row's likelihood is the model's), measured once and then reused."""
+    from benchmarks import results
+
+    calls = _fake_aigc_eval(
+        monkeypatch, lambda args: {"fid": 25.0, **({"prior": "aggregate"} if "--prior" in args else {})}
+    )
+    config = results.PRIOR_CONFIGS[0]
+    run = tmp_path / f"{config}-torch"
+    final = results._final_checkpoint(config, run)
+    final.parent.mkdir(parents=True)
+    final.write_bytes(b"")
+    first = results.run_one(config, "torch", tmp_path, 100, 5000, print)
+    again = results.run_one(config, "torch", tmp_path, 100, 5000, print)
+    assert len(calls) == 2  # the plain evaluation and the one with the fitted prior, each once
+    prior_call = next(c for c in calls if "--prior" in c)
+    assert prior_call[prior_call.index("--k") + 1] == "0" and prior_call[prior_call.index("--prior") + 1] == "aggregate"
+    assert first["eval_prior"]["prior"] == again["eval_prior"]["prior"] == "aggregate" and "prior" not in first["eval"]
 
 
 def test_results_run_jobs_side_by_side(tmp_path, monkeypatch):

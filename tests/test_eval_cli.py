@@ -121,6 +121,8 @@ def test_eval_with_truncated_noise_is_the_same_on_both_backends(gan_on_digits, t
         (("--truncation", "0"), "expected a bound on |z| of at least 0.05"),
         (("--truncation", "inf"), "at least 0.05"),
         (("--truncation", "nan"), "at least 0.05"),
+        (("--prior", "gmm"), "expected one of standard, aggregate"),
+        (("--prior", "aggregate"), "only a VAE has an encoder"),
     ],
 )
 def test_eval_sampling_options_out_of_range_are_one_line(gan_on_digits, option, says):
@@ -136,6 +138,16 @@ def test_eval_of_a_vae_reports_elbo_and_iwae_on_both_backends(tmp_path):
     for b, tf in results.items():  # each against the first installed backend
         for key in ("negative_elbo", "iwae_nll", "fid"):
             assert t[key] == pytest.approx(tf[key], rel=1e-4), (b, key)
+    fitted = {
+        b: evaluate(tmp_path / "checkpoint", "--backend", b, "--k", "0", "--n", "200", "--prior", "aggregate")
+        for b in BACKENDS
+    }
+    assert fitted[REFERENCE]["prior"] == "aggregate" and "prior" not in t
+    assert fitted[REFERENCE]["fid"] != t["fid"]
+    for b, tf in fitted.items():  # the aggregate posterior is fitted alike on every backend
+        assert fitted[REFERENCE]["fid"] == pytest.approx(tf["fid"], rel=1e-4), b
+    r = cli("sample", str(tmp_path / "checkpoint"), "-n", "8", "--prior", "aggregate", "-o", str(tmp_path / "s.npy"))
+    assert r.returncode == 0 and np.load(tmp_path / "s.npy").shape[0] == 8, r.stderr
     r = cli("eval", str(tmp_path / "checkpoint"), "--keep", "0.5", "--k", "0")
     assert r.returncode == 2 and "only a GAN has a discriminator" in r.stderr
     r = cli("eval", str(tmp_path / "checkpoint"), "--truncation", "1", "--k", "0")

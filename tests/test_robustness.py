@@ -195,6 +195,8 @@ def test_hostile_sample_and_eval_arguments(tmp_path, capsys, monkeypatch, traine
         ["sample", ckpt, "--keep", "0", "-o", ok],
         ["sample", ckpt, "--keep", "0.5", "-o", ok],  # the ring's D judges packs of 4
         ["sample", ckpt, "--truncation", "0", "-o", ok],
+        ["sample", ckpt, "--prior", "aggregate", "-o", ok],  # a GAN has no encoder
+        ["sample", ckpt, "--prior", "", "-o", ok],
         ["eval", ckpt, "--n", "-1"],
         ["eval", ckpt, "--k", "-5"],
         ["eval", ckpt, "--k", str(10**9)],
@@ -207,6 +209,7 @@ def test_hostile_sample_and_eval_arguments(tmp_path, capsys, monkeypatch, traine
         ["eval", ckpt, "--keep", "1.5"],
         ["eval", ckpt, "--keep", "nan"],
         ["eval", ckpt, "--truncation", "0.01"],
+        ["eval", ckpt, "--prior", "gmm"],
     ]
     for argv in cases:
         code, err, seconds = run_main(capsys, *argv)

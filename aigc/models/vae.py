@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import losses
+from .. import aggregate_prior, losses
 from ..backends import Tensor
 from ..metrics.likelihood import DEFAULT_K, DEFAULT_ROWS, iwae_nll
 from ..optim import Adam
@@ -29,6 +29,8 @@ class VAE(Model):
 
     def build_optimizers(self) -> dict[str, Adam]:
         return {"VAE": Adam(self.backend, dict(self.nets), self.adam)}
+
+    aggregate: aggregate_prior.Moments | None = None  # fitted by `fit_aggregate_posterior`
 
     @property
     def latent_dim(self) -> int:
@@ -118,7 +120,37 @@ class VAE(Model):
             out = ops.sigmoid(out)
         return self.from_model_range(self.backend.numpy(out))
 
-    def sample(self, n: int, seed: int = 0, labels: np.ndarray | None = None) -> np.ndarray:
-        """Decoder means for z ~ N(0, I) drawn from NumPy's generator seeded with `seed`;
-        conditional models take `labels` (default: 0, 1, 2, ... cycling over the classes)."""
-        return self.decode(self.random_inputs(np.random.default_rng(seed), n)["eps"], self.sample_labels(n, labels))
+    def fit_aggregate_posterior(
+        self, x: np.ndarray, labels: np.ndarray | None = None, batch_size: int = 500
+    ) -> aggregate_prior.Moments:
+        """Fit the aggregate posterior's moments (`aigc.aggregate_prior`) to the encoder's
+        outputs on data x (per class for a conditional model) and keep them for
+        `sample(..., prior="aggregate")`."""
+        if self.conditional and labels is None:
+            raise ValueError(f"{self.cfg.model.name} is class-conditional: pass the labels")
+        mus, variances = [], []
+        for start in range(0, len(x), batch_size):
+            xb = self.backend.tensor(self.to_model_range(x[start : start + batch_size]))
+            h = self.backend.numpy(
+                self._encode(xb, self._labels(labels[start:] if self.conditional else None, len(xb)), False)
+            )
+            k = h.shape[-1] // 2
+            mus.append(h[:, :k])
+            variances.append(np.exp(h[:, k:].astype(np.float64)))
+        groups = np.asarray(labels, np.int64) if self.conditional else None
+        self.aggregate = aggregate_prior.fit(np.concatenate(mus), np.concatenate(variances), groups)
+        return self.aggregate
+
+    def sample(self, n: int, seed: int = 0, labels: np.ndarray | None = None, prior: str = "standard") -> np.ndarray:
+        """Decoder means for z drawn from NumPy's generator seeded with `seed`: from N(0, I), or
+        with `prior="aggregate"` from the fitted aggregate posterior (`fit_aggregate_posterior`,
+        the same N(0, I) draws mapped through its moments); conditional models take `labels`
+        (default: 0, 1, 2, ... cycling over the classes)."""
+        aggregate_prior.check_prior(prior)
+        labels = self.sample_labels(n, labels)
+        eps = self.random_inputs(np.random.default_rng(seed), n)["eps"]
+        if prior == "aggregate":
+            if self.aggregate is None:
+                raise ValueError("prior aggregate: fit the aggregate posterior first (fit_aggregate_posterior)")
+            eps = aggregate_prior.draw(self.aggregate, eps, labels if self.conditional else None)
+        return self.decode(eps, labels)
