@@ -151,6 +151,9 @@ class VAE(Model):
         eps = self.random_inputs(np.random.default_rng(seed), n)["eps"]
         if prior == "aggregate":
             if self.aggregate is None:
-                raise ValueError("prior aggregate: fit the aggregate posterior first (fit_aggregate_posterior)")
+                raise ValueError(
+                    "prior aggregate: fit the aggregate posterior first "
+                    "(aigc.evaluate.prepare_prior(model, 'aggregate'), or model.fit_aggregate_posterior(x, labels))"
+                )
             eps = aggregate_prior.draw(self.aggregate, eps, labels if self.conditional else None)
         return self.decode(eps, labels)
