@@ -41,14 +41,11 @@ def prepare_prior(model: Model, prior: str = "standard") -> None:
     training split (binarised once where training binarises each batch, as the held-out split
     is for evaluation)."""
     aggregate_prior.check_prior(prior, model.family)
-    if prior != "aggregate" or getattr(model, "aggregate", None) is not None:
+    if prior != "aggregate" or model.aggregate is not None:
         return
     from . import data
 
-    cfg = data.section(model.cfg.data)
-    if getattr(cfg, "binarize", None) == "dynamic":
-        cfg = cfg.replace(binarize="static")
-    train = data.load(cfg, model.cfg.seed)
+    train = data.load(data.binarised_once(model.cfg.data), model.cfg.seed)
     model.fit_aggregate_posterior(train.x, train.labels if model.conditional else None)
 
 

@@ -93,6 +93,11 @@ def held_out(cfg: Section | Mapping, seed: int) -> Dataset | None:
     test = cfg.replace(split="test")
     if hasattr(cfg, "subset"):
         test = test.replace(subset=0)
-    if getattr(cfg, "binarize", None) == "dynamic":
-        test = test.replace(binarize="static")
-    return load(test, seed)
+    return load(binarised_once(test), seed)
+
+
+def binarised_once(cfg: Section | Mapping) -> Section:
+    """A `data` section as evaluation reads it: binarised once (static) where training
+    binarises each batch (dynamic), otherwise as it is."""
+    cfg = section(cfg)
+    return cfg.replace(binarize="static") if getattr(cfg, "binarize", None) == "dynamic" else cfg

@@ -42,6 +42,12 @@ class VAE(Model):
     def _encode(self, x, labels, training: bool):
         return self.with_labels("E", "E_label", x, labels, training)
 
+    def _posterior(self, x, labels, training: bool):
+        """q(z | x)'s mean and log-variance: the two halves of the encoder's output."""
+        h = self._encode(x, labels, training)
+        k = int(h.shape[-1]) // 2
+        return h[:, :k], h[:, k:]
+
     def _decode(self, z, labels, training: bool):
         return self.with_labels("Dec", "Dec_label", z, labels, training)
 
@@ -51,9 +57,7 @@ class VAE(Model):
         """Negative ELBO averaged over the batch: reconstruction NLL + beta * KL (nats), with
         z = mu + sigma * eps (the reparameterisation; eps drawn by the core)."""
         ops, m = self.backend.ops, self.cfg.model
-        h = self._encode(x, labels, training)
-        k = int(h.shape[-1]) // 2
-        mu, logvar = h[:, :k], h[:, k:]
+        mu, logvar = self._posterior(x, labels, training)
         z = mu + ops.exp(0.5 * logvar) * eps
         out = self._decode(z, labels, training)
         if m.likelihood == "bernoulli":
@@ -131,12 +135,10 @@ class VAE(Model):
         mus, variances = [], []
         for start in range(0, len(x), batch_size):
             xb = self.backend.tensor(self.to_model_range(x[start : start + batch_size]))
-            h = self.backend.numpy(
-                self._encode(xb, self._labels(labels[start:] if self.conditional else None, len(xb)), False)
-            )
-            k = h.shape[-1] // 2
-            mus.append(h[:, :k])
-            variances.append(np.exp(h[:, k:].astype(np.float64)))
+            y = self._labels(labels[start:] if self.conditional else None, len(xb))
+            mu, logvar = self._posterior(xb, y, False)
+            mus.append(self.backend.numpy(mu))
+            variances.append(np.exp(self.backend.numpy(logvar).astype(np.float64)))
         groups = np.asarray(labels, np.int64) if self.conditional else None
         self.aggregate = aggregate_prior.fit(np.concatenate(mus), np.concatenate(variances), groups)
         return self.aggregate
