@@ -139,6 +139,11 @@ class OptionalMembers(Protocol):
         fewer kernels; `k`: the step's `aigc.optim.Coefficients` (tests/test_optim.py)."""
         ...
 
+    def moving_average(self, average: list[Var], live: list[Var], decay: float) -> None:
+        """average <- decay * average + (1 - decay) * live for each pair, in place, rounding for
+        rounding as that expression in the core (`GAN._update_average`; tests/test_optim.py)."""
+        ...
+
     def join(self, launch: Any) -> Any:
         """Data-parallel training (aigc/distributed, docs/distributed.md): this process's place
         in the run's world (an `aigc.distributed.Launch`), before any network is built; returns
@@ -169,7 +174,7 @@ REQUIRED_METHODS = (
     "set_determinism",
     "is_out_of_memory",
 )
-OPTIONAL_METHODS = ("set_threads", "get_threads", "adam_update", "join", "launch")
+OPTIONAL_METHODS = ("set_threads", "get_threads", "adam_update", "moving_average", "join", "launch")
 INFO_KEYS = ("version", "devices")
 
 

@@ -44,6 +44,7 @@ def test_instance_members(name):
 OPTIONAL_CALLS = {
     "set_threads": (1,),
     "adam_update": ([], [], [], [], None),
+    "moving_average": ([], [], 0.99),
     "join": (None,),
 }
 

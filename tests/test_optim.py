@@ -9,16 +9,17 @@ from aigc.optim import Adam, AdamConfig
 from .backend_list import params
 
 
+@pytest.mark.parametrize("width", [4, 1500])  # 1500: 164 K weights, torch's update cuts them in 3 blocks
 @pytest.mark.parametrize("schedule", ["constant", "linear"])
 @pytest.mark.parametrize("name", params())
-def test_fused_adam_is_bit_identical_to_the_generic_formula(name, schedule):
+def test_fused_adam_is_bit_identical_to_the_generic_formula(name, schedule, width):
     from aigc import backends
     from aigc.specs import BatchNorm, Conv2d, Dense, Flatten, NetworkSpec
 
     be = backends.get(name)
     if not hasattr(be, "adam_update"):  # optional: the core runs update_generic itself
         pytest.skip(f"{name} has no fused adam_update")
-    spec = NetworkSpec((6, 6, 2), (Conv2d(3, 3, 1, 1), BatchNorm(), Flatten(), Dense(4)))
+    spec = NetworkSpec((6, 6, 2), (Conv2d(3, 3, 1, 1), BatchNorm(), Flatten(), Dense(width)))
     runs = {}
     for fused in (True, False):
         net = be.build(spec)
@@ -77,6 +78,30 @@ def test_the_formula_is_torch_optim_adams_arithmetic(name):
     for p, expected, s in zip(opt.params, ref["p"], start.values()):
         np.testing.assert_allclose(be.numpy(p), expected, rtol=0, atol=2e-6)
         assert np.abs(expected - s).max() > 0.05  # 10 steps of ~lr moved the weights
+
+
+@pytest.mark.parametrize("name", params())
+def test_fused_moving_average_is_bit_identical_to_the_core_expression(name):
+    """G's weight average: a backend's `moving_average` is `GAN._update_average`'s expression,
+    bit for bit, on tensors of one element to several of torch's blocks."""
+    from aigc import backends
+
+    be = backends.get(name)
+    if not hasattr(be, "moving_average"):  # optional: the core writes the expression itself
+        pytest.skip(f"{name} has no fused moving_average")
+    rng = np.random.default_rng(3)
+    shapes = [(1,), (300, 500), (4, 4, 2, 3)]  # 150 K weights: torch cuts them in 3 blocks
+    live = [be.variable(rng.standard_normal(s).astype(np.float32)) for s in shapes]
+    start = [(rng.standard_normal(s) * 10.0 ** rng.integers(-6, 2)).astype(np.float32) for s in shapes]
+    fused, generic = [be.variable(a) for a in start], [be.variable(a) for a in start]
+    decay = float(np.float32(0.99))  # as GAN keeps it: exactly a float32
+    for _ in range(3):
+        be.moving_average(fused, live, decay)
+        for a, x in zip(generic, live):
+            be.assign(a, decay * a + (1.0 - decay) * x)
+    for a, b, s in zip(fused, generic, start):
+        np.testing.assert_array_equal(be.numpy(a), be.numpy(b))  # bit-identical, not close
+        assert not np.array_equal(be.numpy(a), s)  # and they moved
 
 
 class _Generic:

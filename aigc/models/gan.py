@@ -355,10 +355,14 @@ class GAN(Model):
         """The generator's weight average (`ema`): average <- decay * average + (1 - decay) *
         live for weights; BatchNorm's statistics are copied."""
         decay = self.ema_decay
+        fused = getattr(self.backend, "moving_average", None)  # optional: the same arithmetic, in place
         for name in self.generator_nets if decay else ():
             live, average = self.nets[name], self.nets[f"{name}_ema"]
-            for k in live.params:
-                self.backend.assign(average.params[k], decay * average.params[k] + (1.0 - decay) * live.params[k])
+            if fused is not None:
+                fused([average.params[k] for k in live.params], list(live.params.values()), decay)
+            else:
+                for k in live.params:
+                    self.backend.assign(average.params[k], decay * average.params[k] + (1.0 - decay) * live.params[k])
             for k in live.states:
                 self.backend.assign(average.states[k], live.states[k])
 
