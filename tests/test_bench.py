@@ -416,3 +416,17 @@ def test_compiled_subject_runs_the_step_the_loop_would_run(backend):
     subject = aigc_subject(config.load("configs/gan_ring8.yaml", overrides))
     batch = subject.batch(subject.x[:8])
     assert ["r1" in subject.step(batch) for _ in range(4)] == [True, False, False, True]
+
+
+def test_update_blocks_times_both_ways_and_leaves_the_backend_as_it_was(capsys):
+    """`python -m benchmarks.update_blocks`: a row per config; afterwards torch blocks again."""
+    pytest.importorskip("torch")
+    import aigc_torch
+
+    from benchmarks import update_blocks
+
+    before = aigc_torch.ADAM_BLOCK
+    assert update_blocks.main(["configs/gan_ring8.yaml", "--steps", "5", "--rounds", "1"]) == 0
+    row = capsys.readouterr().out.strip().splitlines()[-1].split("|")
+    assert row[1].strip() == "configs/gan_ring8.yaml" and float(row[2]) > 0 and float(row[3]) > 0
+    assert before == aigc_torch.ADAM_BLOCK and hasattr(aigc_torch.TorchBackend, "moving_average")
