@@ -142,7 +142,7 @@ def test_results_table_reuses_finished_runs_and_formats_every_row(tmp_path):
             )
             (run / "results-eval.json").write_text(json.dumps(e))
             if config in results.GAN_CONFIGS:  # its second row: sampled with discriminator rejection
-                kept = dict(gan, fid=21.0, precision=0.77, keep=results.KEEP)
+                kept = dict(gan, fid=21.0, precision=0.77, keep=results.keep_for(config, None))
                 (run / "results-eval-keep.json").write_text(json.dumps(kept))
             if config in results.PRIOR_CONFIGS:  # its second row: z from the aggregate posterior
                 fitted = dict(gan, fid=18.5, label_accuracy=0.99, prior="aggregate")
@@ -266,6 +266,25 @@ def test_results_redo_a_kept_evaluation_made_with_another_fraction(tmp_path, mon
     assert "eval_kept" not in results.run_one(config, "torch", tmp_path, 100, 0, print, keep=1.0)
     with pytest.raises(SystemExit):
         results.main(["--keep", "0"])
+
+
+def test_results_keep_each_configs_own_fraction_unless_told(tmp_path, monkeypatch):
+    """Without `--keep`, D keeps 0.7 of an image GAN's draws, or the config's own fraction
+    (wgan_gp_mnist_full: 0.9); `--keep F` sets it for every config."""
+    from benchmarks import results
+
+    calls = _fake_aigc_eval(monkeypatch, lambda args: {"keep": float(args[args.index("--keep") + 1])})
+    for config in ("dcgan_mnist_full", "wgan_gp_mnist_full"):
+        final = results._final_checkpoint(config, tmp_path / f"{config}-torch")
+        final.parent.mkdir(parents=True)
+        final.write_bytes(b"")
+        (final.parent.parent / "results-eval.json").write_text(json.dumps({"fid": 30.0}))
+    own = [
+        results.run_one(c, "torch", tmp_path, 100, 0, print)["eval_kept"]["keep"]
+        for c in ("dcgan_mnist_full", "wgan_gp_mnist_full")
+    ]
+    told = results.run_one("wgan_gp_mnist_full", "torch", tmp_path, 100, 0, print, keep=0.7)["eval_kept"]["keep"]
+    assert own == [0.7, 0.9] and told == 0.7 and [c[-1] for c in calls] == ["0.7", "0.9", "0.7"]
 
 
 def test_results_evaluate_the_conditional_vae_with_its_aggregate_prior_once(tmp_path, monkeypatch):
