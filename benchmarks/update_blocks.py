@@ -5,7 +5,7 @@
 The torch backend runs Adam's 12 element-wise operations on flat vectors of all of an
 optimizer's weights, and G's weight average as the core's expression: over 11 M weights
 every operation streams the whole vector through memory. Cut into blocks
-(`aigc_torch.ADAM_BLOCK` elements) the same operations keep a block in cache through all of
+(`aigc_torch.UPDATE_BLOCK` elements) the same operations keep a block in cache through all of
 them, with the same roundings (tests/test_optim.py). This times aigc's training-loop step
 (`benchmarks.subjects.aigc_subject`, as `aigc train` runs it) both ways, alternating, in one
 process, and prints the median step times and their ratio.
@@ -29,9 +29,9 @@ def step_time(path: str, blocked: bool, steps: int) -> float:
     """Seconds per step (median over blocks of 5) of `path` on torch, blocked or whole."""
     import aigc_torch
 
-    block, average = aigc_torch.ADAM_BLOCK, aigc_torch.TorchBackend.moving_average
+    block, average = aigc_torch.UPDATE_BLOCK, aigc_torch.TorchBackend.moving_average
     if not blocked:
-        aigc_torch.ADAM_BLOCK = 1 << 62  # one block: the whole vector
+        aigc_torch.UPDATE_BLOCK = 1 << 62  # one block: the whole vector
         del aigc_torch.TorchBackend.moving_average  # the core writes the average's expression
     try:
         cfg = config.load(path, ["backend=torch", "train.progress=false"])
@@ -39,7 +39,7 @@ def step_time(path: str, blocked: bool, steps: int) -> float:
         host = subject.x[: cfg.train.batch_size]
         return time_steps(lambda: subject.loop(host), lambda: None, warmup=10, steps=steps, block=5)["median_s"]
     finally:
-        aigc_torch.ADAM_BLOCK, aigc_torch.TorchBackend.moving_average = block, average
+        aigc_torch.UPDATE_BLOCK, aigc_torch.TorchBackend.moving_average = block, average
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -444,8 +444,8 @@ def test_update_blocks_times_both_ways_and_leaves_the_backend_as_it_was(capsys):
 
     from benchmarks import update_blocks
 
-    before = aigc_torch.ADAM_BLOCK
+    before = aigc_torch.UPDATE_BLOCK
     assert update_blocks.main(["configs/gan_ring8.yaml", "--steps", "5", "--rounds", "1"]) == 0
     row = capsys.readouterr().out.strip().splitlines()[-1].split("|")
     assert row[1].strip() == "configs/gan_ring8.yaml" and float(row[2]) > 0 and float(row[3]) > 0
-    assert before == aigc_torch.ADAM_BLOCK and hasattr(aigc_torch.TorchBackend, "moving_average")
+    assert before == aigc_torch.UPDATE_BLOCK and hasattr(aigc_torch.TorchBackend, "moving_average")

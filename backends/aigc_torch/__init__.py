@@ -32,18 +32,17 @@ def _adam_step(p: torch.Tensor, g: torch.Tensor, m: torch.Tensor, v: torch.Tenso
     p.addcdiv_(m * k.alpha, denominator, value=-1.0)  # p + (-1) * (q / d) rounds as p - q / d
 
 
-ADAM_BLOCK = 1 << 16  # elements: 256 KB a vector, so a block's vectors stay in cache through its 12 ops
+UPDATE_BLOCK = 1 << 16  # elements: 256 KB a vector, so a block's vectors stay in cache through its ops
 
 
-def _adam_step_blocked(p: torch.Tensor, g: torch.Tensor, m: torch.Tensor, v: torch.Tensor, k) -> None:
-    """`_adam_step` on flat vectors, block by block: the same element-wise operations, so the
-    same roundings (element-wise results do not depend on where a vector is cut), but each
-    block's vectors stay in the core's cache through all 12 operations instead of every
-    operation streaming all of the optimizer's weights through memory: wgan_gp_mnist_full's
-    step (11 M weights) 216 -> 181 ms on two CPU cores (docs/benchmarks.md)."""
-    for start in range(0, p.numel(), ADAM_BLOCK):
-        block = slice(start, start + ADAM_BLOCK)
-        _adam_step(p[block], g[block], m[block], v[block], k)
+def _blocks(n: int) -> Iterator[slice]:
+    """Consecutive slices of UPDATE_BLOCK elements covering a flat vector of n. An element-wise
+    chain (Adam's 12 operations, the weight average's 3) run block by block gives the same
+    roundings (element-wise results do not depend on where a vector is cut), but each
+    block's vectors stay in the core's cache through the whole chain instead of every
+    operation streaming all the weights through memory: wgan_gp_mnist_full's step (11 M
+    weights) 216 -> 181 ms on two CPU cores (docs/benchmarks.md)."""
+    return (slice(start, start + UPDATE_BLOCK) for start in range(0, n, UPDATE_BLOCK))
 
 
 @contextlib.contextmanager
@@ -157,7 +156,7 @@ class TorchBackend:
 
         - eager: the optimizer's weights, m and v each become views into one flat buffer
           (made once per optimizer, `_flat_state`), so the update is 12 ops on three
-          vectors (block by block, `_adam_step_blocked`) plus one concatenation of the
+          vectors (block by block, `_blocks`) plus one concatenation of the
           gradients, instead of 12 ops per tensor
           (multi-tensor `_foreach` ops launch one kernel per tensor on the CPU): small
           models' steps are faster that way, and as fast as torch.optim.Adam's loop (the
@@ -169,14 +168,17 @@ class TorchBackend:
                 return self.adam_update(params, grads, m, v, k)
         flat = None if torch.compiler.is_compiling() else self._flat_state(params, m, v)
         if flat is not None:
-            _adam_step_blocked(*flat[:1], torch.cat([g.reshape(-1) for g in grads]), *flat[1:], k)
+            weights, flat_m, flat_v = flat
+            flat_grads = torch.cat([g.reshape(-1) for g in grads])
+            for block in _blocks(weights.numel()):
+                _adam_step(weights[block], flat_grads[block], flat_m[block], flat_v[block], k)
             return
         for p, g, m_, v_ in zip(params, grads, m, v):
             _adam_step(p, g, m_, v_, k)
 
     def moving_average(self, average, live, decay: float) -> None:
         """The core's `decay * average + (1 - decay) * live` for each pair, in place: eager,
-        block by block as Adam (`ADAM_BLOCK`), so a block stays in cache through its three
+        block by block as Adam (`_blocks`), so a block stays in cache through its three
         operations and no whole-tensor temporaries are made; under torch.compile, per tensor."""
         if torch.is_grad_enabled():
             with torch.no_grad():
@@ -186,8 +188,7 @@ class TorchBackend:
                 a.copy_(decay * a + (1.0 - decay) * x)
                 continue
             a, x = a.view(-1), x.view(-1)
-            for start in range(0, a.numel(), ADAM_BLOCK):
-                block = slice(start, start + ADAM_BLOCK)
+            for block in _blocks(a.numel()):
                 a[block].mul_(decay).add_(x[block] * (1.0 - decay))
 
     def _flat_state(self, params: list, m: list, v: list) -> tuple | None:
