@@ -125,6 +125,9 @@ def validate(raw: Any) -> dict:
             raise ConfigError(f"unknown key {key_text(key)}; allowed: {', '.join(allowed)}")
     cfg = {key: field.check(key, raw[key]) if key in raw else field.default for key, field in top.items()}
     cfg["model"] = named_section("model", raw.get("model"), models.SCHEMAS)
+    margin, loss = cfg["model"].get("hinge_margin", 1.0), cfg["model"].get("loss")
+    if margin != 1.0 and loss != "hinge":
+        raise ConfigError(f"model.hinge_margin: {margin} applies to loss hinge only, not {loss}")
     cfg["data"] = named_section("data", raw.get("data"), data.SCHEMAS)
     cfg["train"] = check_section("train", _compile_for(raw.get("train"), cfg["backend"]), TRAIN)
     cfg["optim"] = check_section("optim", raw.get("optim"), OPTIM)

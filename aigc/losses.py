@@ -13,12 +13,13 @@ from .backends import Backend, Ops, Tensor
 GAN_LOSSES = ("non_saturating", "minimax", "wasserstein", "hinge", "least_squares")
 
 
-def discriminator_loss(ops: Ops, kind: str, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+def discriminator_loss(ops: Ops, kind: str, real_logits: Tensor, fake_logits: Tensor, margin: float = 1.0) -> Tensor:
     """The discriminator's (critic's) loss on its raw outputs for real and generated data.
 
     non_saturating / minimax: -E[log D(x)] - E[log(1 - D(G(z)))], log sigmoid(l) = -softplus(-l);
     wasserstein (WGAN): E[D(G(z))] - E[D(x)];
-    hinge (Lim & Ye; Miyato et al.): E[relu(1 - D(x))] + E[relu(1 + D(G(z)))];
+    hinge (Lim & Ye; Miyato et al.): E[relu(m - D(x))] + E[relu(m + D(G(z)))], margin m = 1 in
+    both papers; a sample D already places beyond the margin gives no gradient;
     least_squares (LSGAN, Mao et al., targets 0 and 1): (E[(D(x) - 1)^2] + E[D(G(z))^2]) / 2.
     """
     if kind in ("non_saturating", "minimax"):
@@ -26,7 +27,7 @@ def discriminator_loss(ops: Ops, kind: str, real_logits: Tensor, fake_logits: Te
     if kind == "wasserstein":
         return ops.mean(fake_logits) - ops.mean(real_logits)
     if kind == "hinge":
-        return ops.mean(ops.relu(1.0 - real_logits)) + ops.mean(ops.relu(1.0 + fake_logits))
+        return ops.mean(ops.relu(margin - real_logits)) + ops.mean(ops.relu(margin + fake_logits))
     if kind == "least_squares":
         return 0.5 * (ops.mean(ops.square(real_logits - 1.0)) + ops.mean(ops.square(fake_logits)))
     raise ValueError(f"unknown GAN loss {kind!r}; allowed: {', '.join(GAN_LOSSES)}")

@@ -29,6 +29,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
         ("data.name=imagenet", "data.name: 'imagenet' is not allowed; allowed: ring8, grid25, digits"),
         ("device=tpu", "device: 'tpu' does not match cpu, cuda or cuda:N"),
         ("optim.lr=-1", "optim.lr: -1.0 is below the minimum 0.0"),
+        ("model.hinge_margin=0.5", "model.hinge_margin: 0.5 applies to loss hinge only, not non_saturating"),
     ],
 )
 def test_cli_config_errors(tmp_path, override, message):

@@ -102,3 +102,14 @@ def test_sample_takes_codes_and_keeps_the_noise_stream_of_models_without(pair):
         p.sample(2, codes=np.array([0, 1]))
     z = np.random.default_rng(4).standard_normal((5, p.latent_dim), dtype=np.float32)
     np.testing.assert_array_equal(p.sample(5, seed=4), p.generate(z))
+
+
+def test_hinge_margin_reaches_ds_step(pair):
+    """`model.hinge_margin`: while every margin is active (D's first outputs are near 0), D's
+    hinge loss is 2m + E[D(G(z))] - E[D(x)], so with the same weights, batch and noise it grows
+    by exactly 2 * (1000 - 1) from the margin of 1 to one of 1000."""
+    plain, dataset = build_pair(pair, "mlp_gan", **{"model.loss": "hinge"})
+    wide, _ = build_pair(pair, "mlp_gan", **{"model.loss": "hinge", "model.hinge_margin": 1000.0})
+    for name in pair:
+        (a,), (b,) = run_steps(plain[name], dataset, 1), run_steps(wide[name], dataset, 1)
+        assert b["d_loss"] - a["d_loss"] == pytest.approx(1998.0, rel=1e-5), name

@@ -93,6 +93,24 @@ def test_hidden_dense_layers_are_infogans():
 
 
 @pytest.mark.parametrize(
+    "norm, on_convs, on_denses", [("spectral", True, True), ("spectral_conv", True, False), ("none", False, False)]
+)
+def test_spectral_norm_covers_the_layers_d_norm_names(norm, on_convs, on_denses):
+    """`d_norm: spectral` normalises every layer of D (Miyato et al.); `spectral_conv` only its
+    convolutions, leaving the Dense hidden layer and the logits plain. D's BatchNorm is off
+    for all three."""
+    from aigc import config, models
+    from aigc.specs import BatchNorm, Conv2d, Dense
+
+    raw = {"model": {"name": "dcgan", "d_hidden": 16, "d_norm": norm}, "data": {"name": "digits"}}
+    d = models.REGISTRY["dcgan"].architecture(config.load(raw).model, (28, 28, 1), "images")["D"].layers
+    convs, denses = [x for x in d if isinstance(x, Conv2d)], [x for x in d if isinstance(x, Dense)]
+    assert len(convs) == 3 and len(denses) == 2 and not any(isinstance(x, BatchNorm) for x in d)
+    assert [x.spectral_norm for x in convs] == [on_convs] * 3
+    assert [x.spectral_norm for x in denses] == [on_denses] * 2
+
+
+@pytest.mark.parametrize(
     "overrides",
     [{}, {"model.n_critic": 2, "model.loss": "wasserstein", "model.gp_weight": 10.0}],
     ids=["plain", "wgan_gp"],

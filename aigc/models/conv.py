@@ -33,8 +33,9 @@ DCGAN: Schema = {
     "d_norm": Field(
         str,
         "batchnorm",
-        choices=NORMS + ("spectral",),
-        help="normalisation in D: batchnorm, none or spectral (spectral norm on every layer)",
+        choices=NORMS + ("spectral", "spectral_conv"),
+        help="normalisation in D: batchnorm, none, spectral (spectral norm on every layer) or "
+        "spectral_conv (on the convolutions only; the Dense layers plain)",
     ),
     "g_activation": Field(
         str, "relu", choices=("relu", "leaky_relu"), help="Radford et al.: relu; the Keras tutorial: leaky_relu"
@@ -136,19 +137,20 @@ def dcgan_discriminator(cfg: Section, input_shape: tuple[int, ...]) -> NetworkSp
     [`d_hidden`: Dense, [norm], LeakyReLU, [Dropout]]; Dense logits (one, and InfoGAN's code
     logits)."""
     side, _ = _image(input_shape)
-    sn, norm = cfg.d_norm == "spectral", cfg.d_norm
+    norm = cfg.d_norm
+    sn_conv, sn_dense = norm in ("spectral", "spectral_conv"), norm == "spectral"
     layers: list[Layer] = []
     for i in range(levels(side) + (side % 8 != 0)):  # 28 -> 14 -> 7 -> 4, 32 -> 16 -> 8 -> 4
         bn = norm == "batchnorm" and i > 0
-        layers += [Conv2d(cfg.channels * 2**i, KERNEL, 2, "same", bias=not bn, spectral_norm=sn)]
+        layers += [Conv2d(cfg.channels * 2**i, KERNEL, 2, "same", bias=not bn, spectral_norm=sn_conv)]
         layers += [*_norm("batchnorm" if bn else "none", cfg), Activation("leaky_relu", cfg.slope)]
         layers += [Dropout(cfg.d_dropout)] if cfg.d_dropout else []
     layers += [Flatten()]
     if hidden := cfg.d_hidden:
         bn = norm == "batchnorm"
-        layers += [Dense(hidden, bias=not bn, spectral_norm=sn), *_norm("batchnorm" if bn else "none", cfg)]
+        layers += [Dense(hidden, bias=not bn, spectral_norm=sn_dense), *_norm("batchnorm" if bn else "none", cfg)]
         layers += [Activation("leaky_relu", cfg.slope)] + ([Dropout(cfg.d_dropout)] if cfg.d_dropout else [])
-    layers += [Dense(d_outputs(cfg), spectral_norm=sn)]
+    layers += [Dense(d_outputs(cfg), spectral_norm=sn_dense)]
     return NetworkSpec(tuple(input_shape), tuple(layers))
 
 

@@ -38,6 +38,14 @@ GAN_OPTIONS: Schema = {
         choices=GAN_LOSSES,
         help="the GAN loss on D's raw outputs: non_saturating, minimax, wasserstein, hinge or least_squares",
     ),
+    "hinge_margin": Field(
+        float,
+        1.0,
+        minimum=1e-6,
+        maximum=1e6,
+        help="the hinge loss's margin m: E[relu(m - D(x))] + E[relu(m + D(G(z)))] (1 in Lim & Ye and Miyato et al.); "
+        "below 1 where spectral norm keeps D's outputs within +-1, so the margins never bite",
+    ),
     "n_critic": Field(int, 1, minimum=1, help="discriminator updates per generator update (WGAN: 5)"),
     "gp_weight": Field(float, 0.0, minimum=0.0, help="WGAN-GP gradient penalty weight (10 in the paper); 0 = off"),
     "gp_every": Field(
@@ -310,7 +318,7 @@ class GAN(Model):
 
             def d_objective(r=r, y=y, zi=zi, fake=fake, part=part, call=i * per_update):
                 (real_logits, _), (fake_logits, q) = judge(r, y, call), judge(fake, y, call + 1)
-                loss = losses.discriminator_loss(ops, m.loss, real_logits, fake_logits)
+                loss = losses.discriminator_loss(ops, m.loss, real_logits, fake_logits, m.hinge_margin)
                 penalties, calls = {}, iter(range(call + 2, call + per_update))  # D's calls for the penalties
                 gp_call = next(calls) if m.gp_weight else None
                 if m.gp_weight and gp:

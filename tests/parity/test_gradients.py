@@ -67,6 +67,29 @@ def test_code_cross_entropy_value_and_gradient(pair):
     assert_close_pairs({n: r[0] for n, r in results.items()}, rtol=GRAD_RTOL)
 
 
+@pytest.mark.parametrize("margin", [1.0, 0.1])
+def test_hinge_margin_value_and_gradient(pair, margin):
+    """The hinge loss with margin m (`model.hinge_margin`) against float64, logits on both sides
+    of +-m: the value, and its gradient in the logits, -1 / n for a real logit below m and
+    +1 / n for a fake one above -m (0 beyond the margin)."""
+    rng = np.random.default_rng(11)
+    real, fake = ((rng.normal(size=(32, 1)) * 2 * margin).astype(np.float32) for _ in range(2))
+    r, f = real.astype(np.float64), fake.astype(np.float64)
+    expected = float(np.maximum(margin - r, 0).mean() + np.maximum(margin + f, 0).mean())
+    expected_grads = (-(r < margin).astype(np.float64) / len(r), (f > -margin).astype(np.float64) / len(f))
+    assert 0 < (r < margin).mean() < 1 and 0 < (f > -margin).mean() < 1  # both sides of the margin
+    values = {}
+    for name, b in pair.items():
+        rt, ft = b.tensor(real), b.tensor(fake)
+        hinge = lambda r, f, b=b: losses.discriminator_loss(b.ops, "hinge", r, f, margin)
+        values[name] = float(b.numpy(hinge(rt, ft)))
+        np.testing.assert_allclose(values[name], expected, rtol=GRAD_RTOL, err_msg=name)
+        grads = (b.input_gradient(lambda x: hinge(x, ft), rt), b.input_gradient(lambda x: hinge(rt, x), ft))
+        for got, want in zip(grads, expected_grads):
+            np.testing.assert_allclose(b.numpy(got), want, rtol=GRAD_RTOL, atol=GRAD_ATOL, err_msg=name)
+    assert_close_pairs(values, rtol=GRAD_RTOL)
+
+
 @pytest.mark.parametrize("beta", [1.0, 4.0])
 def test_vae_loss_gradients(pair, beta):
     built, dataset = build_pair(pair, "mlp_vae", **{"model.beta": beta})

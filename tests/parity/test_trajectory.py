@@ -90,6 +90,8 @@ VARIANTS = {
         # from step 1 (test_hinge_bias_gradient_is_zero below pins that down); the hinge
         # loss's value and gradients are compared in test_gradients.py instead.
         "spectral": {"model.d_norm": "spectral"},
+        # Spectral norm on D's convolutions only; its Dense hidden layer and logits plain.
+        "spectral_conv": {"model.d_norm": "spectral_conv", "model.d_hidden": 8},
         "lsgan_ema": {"model.loss": "least_squares", "model.ema": 0.9},
         # InfoGAN: a 3-valued code appended to z, D's Q outputs and their cross-entropy in both losses.
         "info": {"model.info_codes": 3, "model.info_weight": 2.0},
