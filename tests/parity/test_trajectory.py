@@ -85,6 +85,16 @@ VARIANTS = {
             "model.n_critic": 2,
             "model.d_norm": "none",
         },
+        # WGAN-GP's penalty and lazy R1 on the same critic step (wgan_gp_mnist_full): four
+        # calls of D per update (real, fake, interpolates, real again for R1).
+        "gp_lazy_r1": {
+            "model.loss": "wasserstein",
+            "model.gp_weight": 10.0,
+            "model.r1_gamma": 4.0,
+            "model.r1_every": 3,
+            "model.n_critic": 2,
+            "model.d_norm": "none",
+        },
         # No hinge here: while D's margins are all active (as they start), the true gradient
         # of its output bias is exactly 0 and Adam turns the rounding noise into +-lr steps
         # from step 1 (test_hinge_bias_gradient_is_zero below pins that down); the hinge
