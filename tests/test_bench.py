@@ -354,6 +354,10 @@ def test_results_keep_the_rows_not_redone_with_the_classifier_that_measured_them
     runs, classifiers = results.merge_runs(previous, [row("cgan_mnist", "torch", 14.6, sha="new")])
     assert [(r["config"], r["eval"]["fid"]) for r in runs] == [("dcgan_mnist_full", 500.0), ("cgan_mnist", 14.6)]
     assert runs[0]["eval"]["classifier_sha256"] == "old" and classifiers == {"old": old}
+    # a VAE row shows bounds only: the classifier that evaluated it gets no footnote
+    oldest = dict(old, sha256="oldest", test_accuracy=0.9932, fid_train_test=11.25)
+    classifiers["oldest"] = oldest
+    runs.insert(0, row("vae_mnist", "torch", 300.0, sha="oldest"))
     classifier = dict(new, recipe={}, precision_train_test=0.86, recall_train_test=0.85, classifier_score_test=9.7)
     table = results.markdown(
         {
@@ -370,7 +374,7 @@ def test_results_keep_the_rows_not_redone_with_the_classifier_that_measured_them
     footnote = (
         "¹ Evaluated with an earlier classifier of the same recipe (test accuracy 99.37%, FID(train, test) = 12.34)"
     )
-    assert footnote in table
+    assert footnote in table and "11.25" not in table and "²" not in table
 
 
 def test_scaling_table_reports_efficiency_and_communication_share():
