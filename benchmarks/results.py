@@ -242,8 +242,8 @@ def markdown(results: dict) -> str:
     by = {(r["config"], r["backend"]): r for r in results["runs"]}
     backends = results["backends"]
     c = results["classifier"]
-    # the classifiers behind the rows that show its figures (the VAE rows show bounds only)
-    used = {r["eval"].get("classifier_sha256") for r in results["runs"] if r["config"] not in VAE_CONFIGS}
+    image_configs = GAN_CONFIGS + CONDITIONAL_CONFIGS  # the rows that show the classifier's figures
+    used = {r["eval"].get("classifier_sha256") for r in results["runs"] if r["config"] in image_configs}
     earlier = {  # classifiers of the same recipe that evaluated rows before this one was trained
         sha: record for sha, record in results.get("classifiers", {}).items() if sha != c.get("sha256") and sha in used
     }
@@ -285,7 +285,7 @@ def markdown(results: dict) -> str:
         f">= {IMAGE_BARS['precision']:.2f} | >= {IMAGE_BARS['recall']:.2f} | >= {IMAGE_BARS['classifier_score']:.1f} "
         f"| {label_bars} | |",
     ]
-    for config in GAN_CONFIGS + CONDITIONAL_CONFIGS:
+    for config in image_configs:
         for b in backends:
             r = by.get((config, b))
             if r is None:
