@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import aigc
+from aigc import config as aigc_config
 
 from .backend_list import params
 
@@ -67,3 +68,24 @@ def test_full_recipe_draws_digits(tmp_path, backend, recipe):
     )
     e = run.evaluation
     assert e["fid"] <= 30.0 and e["precision"] >= 0.75 and e["recall"] >= 0.5, e
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", params())
+@pytest.mark.parametrize("recipe", ["cgan_mnist", "cvae_mnist"])
+def test_conditional_recipe_draws_the_asked_for_digit(tmp_path, backend, recipe):
+    """The conditional recipes on the 8x8 digits for 1,000 steps: how often aigc's digits
+    classifier reads the asked-for digit in 2,000 samples (labels 0-9 cycling). Measured
+    single-threaded: cgan_mnist (the two time-scale rule, R1, EMA) 88.5% / 83.5% / 85.6% on
+    torch / TensorFlow / JAX, 39-53 s; cvae_mnist 100.0% on all three (negative ELBO 22.19),
+    22-35 s. A G or decoder that ignores its label scores about 10%. The digits do not tell
+    cgan's recipes apart (its recipe of 2026-12-02, DCGAN's Adam at a constant rate: 85.2% at
+    1,000 steps, 93.6% at 2,000; the one before issue #14, width 64 without R1 or EMA: 90.0%
+    at 2,000), so this checks that each backend's conditioning path learns the labels; the
+    recipes' quality is the results table's (docs/results/sweeps.md, "2026-12-05 c")."""
+    cfg = aigc_config.read_yaml(f"configs/{recipe}.yaml")
+    cfg["data"] = {"name": "digits"}  # cvae's dynamic binarisation is an MNIST option
+    cfg["train"].update(steps=1000, checkpoint_every=0, eval_images=True, eval_samples=2000, progress=False)
+    run = aigc.train(cfg, backend=backend, out=str(tmp_path))
+    e = run.evaluation
+    assert e["label_accuracy"] >= (0.75 if recipe == "cgan_mnist" else 0.95), e
