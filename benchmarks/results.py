@@ -203,6 +203,12 @@ def merge_runs(previous: dict | None, runs: list[dict]) -> tuple[list[dict], dic
     return merged, classifiers
 
 
+def table_backends(previous: dict | None, backends: list[str]) -> list[str]:
+    """The table's columns: the earlier table's backends, then this invocation's new ones, so
+    that redoing one backend's rows (`--backends tensorflow`) keeps the others'."""
+    return list(dict.fromkeys((previous or {}).get("backends", []) + backends))
+
+
 def classifier_record(dataset: str = "mnist") -> dict:
     """The classifier file's own measurements (test accuracy, the real-data floor)."""
     from safetensors import safe_open
@@ -405,9 +411,12 @@ def main(argv: list[str] | None = None) -> int:
     with ThreadPoolExecutor(args.jobs) as pool:
         done = [pool.submit(run_one, c, b, Path(args.runs), args.n, args.k, log, args.keep) for c, b in pairs]
         runs = [d.result() for d in done]
+    previous_file = out / "results.json"
+    previous = json.loads(previous_file.read_text()) if previous_file.exists() else None
+    backends = table_backends(previous, args.backends)
     for c in args.configs:
-        drawn = Path(args.runs) / f"{c}-{args.backends[0]}" / "samples.png"
-        if drawn.exists():  # the first backend's grid beside the table
+        drawn = Path(args.runs) / f"{c}-{backends[0]}" / "samples.png"
+        if drawn.exists():  # the table's first backend's grid beside the table
             (out / "samples").mkdir(parents=True, exist_ok=True)
             shutil.copyfile(drawn, out / "samples" / f"{c}.png")
             keep = keep_for(c, args.keep)
@@ -419,14 +428,13 @@ def main(argv: list[str] | None = None) -> int:
                 _aigc(
                     "sample", str(drawn.parent / "checkpoint"), "-n", "100", "--prior", "aggregate", "-o", str(fitted)
                 )
-    previous = out / "results.json"
-    runs, classifiers = merge_runs(json.loads(previous.read_text()) if previous.exists() else None, runs)
+    runs, classifiers = merge_runs(previous, runs)
     classifier = classifier_record()
     classifiers[classifier["sha256"]] = classifier
     results = {
         "n": args.n,
         "k": args.k,
-        "backends": args.backends,
+        "backends": backends,
         "classifier": classifier,
         "classifiers": classifiers,
         "runs": runs,

@@ -335,6 +335,40 @@ def test_results_run_jobs_side_by_side(tmp_path, monkeypatch):
         results.main([*argv, "--jobs", "0"])
 
 
+def test_results_for_one_backend_keep_the_other_backends_rows_and_grids(tmp_path, monkeypatch):
+    """`--backends tensorflow --configs X` redoes TensorFlow's row of X only: the table keeps its
+    torch rows and columns (results.json's `backends` stays both), and X's sample grid stays
+    the table's first backend's (torch), not the redone run's."""
+    from benchmarks import results
+
+    def fake_run_one(config, backend, runs, n, k, log, keep):
+        return {"config": config, "backend": backend, "eval": {"negative_elbo": 2.0, "iwae_nll": 2.0, "iwae_k": k}}
+
+    monkeypatch.setattr(results, "run_one", fake_run_one)
+    monkeypatch.setattr(results, "classifier_record", lambda: {"sha256": "c"})
+    out, behaviour = tmp_path / "out", tmp_path / "behaviour.json"
+    behaviour.write_text("[]")
+    out.mkdir()
+    vae = {"negative_elbo": 1.0, "iwae_nll": 1.0, "iwae_k": 5000}
+    previous = {
+        "backends": ["torch", "tensorflow"],
+        "classifier": {"sha256": "c"},
+        "runs": [{"config": "vae_mnist", "backend": b, "eval": dict(vae)} for b in ("torch", "tensorflow")],
+    }
+    (out / "results.json").write_text(json.dumps(previous))
+    for backend in ("torch", "tensorflow"):
+        (tmp_path / f"vae_mnist-{backend}").mkdir()
+        (tmp_path / f"vae_mnist-{backend}" / "samples.png").write_text(backend)
+    monkeypatch.setattr(results, "markdown", lambda r: "table")
+    argv = ["--configs", "vae_mnist", "--backends", "tensorflow", "--runs", str(tmp_path), "-o", str(out)]
+    assert results.main([*argv, "--behaviour", str(behaviour)]) == 0
+    written = json.loads((out / "results.json").read_text())
+    assert written["backends"] == ["torch", "tensorflow"]
+    redone = [(r["backend"], r["eval"]["negative_elbo"]) for r in written["runs"]]
+    assert redone == [("torch", 1.0), ("tensorflow", 2.0)]
+    assert (out / "samples" / "vae_mnist.png").read_text() == "torch"
+
+
 def test_results_keep_the_rows_not_redone_with_the_classifier_that_measured_them():
     """`--configs cgan_mnist` redoes cgan's rows only: the others stay from the results.json
     already there, in the table's order, marked as measured by that file's classifier."""
