@@ -72,8 +72,8 @@ def test_full_recipe_draws_digits(tmp_path, backend, recipe):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", params())
-@pytest.mark.parametrize("recipe", ["cgan_mnist", "cvae_mnist"])
-def test_conditional_recipe_draws_the_asked_for_digit(tmp_path, backend, recipe):
+@pytest.mark.parametrize(("recipe", "bar"), [("cgan_mnist", 0.75), ("cvae_mnist", 0.95)])
+def test_conditional_recipe_draws_the_asked_for_digit(tmp_path, backend, recipe, bar):
     """The conditional recipes on the 8x8 digits for 1,000 steps: how often aigc's digits
     classifier reads the asked-for digit in 2,000 samples (labels 0-9 cycling). Measured
     single-threaded: cgan_mnist (the two time-scale rule, R1, EMA) 88.5% / 83.5% / 85.6% on
@@ -88,4 +88,4 @@ def test_conditional_recipe_draws_the_asked_for_digit(tmp_path, backend, recipe)
     cfg["train"].update(steps=1000, checkpoint_every=0, eval_images=True, eval_samples=2000, progress=False)
     run = aigc.train(cfg, backend=backend, out=str(tmp_path))
     e = run.evaluation
-    assert e["label_accuracy"] >= (0.75 if recipe == "cgan_mnist" else 0.95), e
+    assert e["label_accuracy"] >= bar, e
